@@ -35,7 +35,7 @@ static const struct pwl_tag_info tags[] = {
 	{ PWL_T_PHONE,		PWL_K_PRINT,	PWL_PHONE_MAX,	"phone" },
 	{ PWL_T_DISABLED,	PWL_K_U8,	1,		"disabled" },
 	{ PWL_T_CHANNEL,	PWL_K_U8,	1,		"channel" },
-	{ PWL_T_CHALLENGE,	PWL_K_PRINT,	32,		"challenge" },
+	{ PWL_T_CHALLENGE,	PWL_K_PRINT,	PWL_CHALLENGE_MAX, "challenge" },
 	{ PWL_T_MASKED,		PWL_K_PRINT,	PWL_EMAIL_MAX,	"masked" },
 	{ PWL_T_TTL,		PWL_K_U64,	8,		"ttl" },
 	{ PWL_T_WANT_TOKEN,	PWL_K_U8,	1,		"want_token" },

@@ -21,7 +21,7 @@ pwl_parse_uint(const char *s, uint64_t max, uint64_t *out)
 		if (*s < '0' || *s > '9')
 			return -1;
 		d = (unsigned)(*s - '0');
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10)
 			return -1;
 		v = v * 10 + d;
 	}
@@ -79,4 +79,38 @@ pwl_strlcpy(char *dst, const char *src, size_t sz)
 		dst[c] = '\0';
 	}
 	return n;
+}
+
+int
+pwl_valid_email(const char *s)
+{
+	const char *at;
+	size_t n = strlen(s);
+
+	if (n < 3 || n > 254 || s[strcspn(s, " \t\r\n<>\"\\,;()[]")] != '\0')
+		return 0;
+	if ((at = strchr(s, '@')) == NULL || strchr(at + 1, '@') != NULL)
+		return 0;
+	if (at == s || at[1] == '\0' || strchr(at + 1, '.') == NULL)
+		return 0;
+	while (*s != '\0') {
+		unsigned char c = (unsigned char)*s++;
+
+		if (c < 0x21 || c == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+int
+pwl_valid_phone(const char *s)
+{
+	size_t n;
+
+	if (s[0] != '+' || s[1] < '1' || s[1] > '9')
+		return 0;
+	for (n = 1; s[n] != '\0'; n++)
+		if (s[n] < '0' || s[n] > '9')
+			return 0;
+	return n >= 3 && n <= 16;
 }

@@ -17,4 +17,9 @@ int	pwl_parse_uint(const char *, uint64_t max, uint64_t *);
 /* strlcpy: copies, NUL-terminates, returns strlen(src). */
 size_t	pwl_strlcpy(char *, const char *, size_t);
 
+/* An address safe to put in mail headers: one @, no CR, LF, <, >, space. */
+int	pwl_valid_email(const char *);
+/* E.164: '+', a non-zero digit, then up to 14 more digits. */
+int	pwl_valid_phone(const char *);
+
 #endif /* PWL_UTIL_H */

@@ -1,1 +1,117 @@
-/* placeholder */
+/*
+ * log.c: stderr or syslog, key=value events (log.h).  Values come from the
+ * codec's printable checks, but are quoted and escaped here again so a log
+ * line can never be forged by a field.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+static int log_fg;	/* log to stderr */
+static int log_dbg;	/* LOG_DEBUG lines wanted */
+
+void
+log_init(int foreground, int debug)
+{
+	log_fg = foreground;
+	log_dbg = debug;
+	if (!foreground)
+		openlog("pwlessd", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+}
+
+int
+log_debug_enabled(void)
+{
+	return log_dbg;
+}
+
+static void
+emit(int prio, const char *line)
+{
+	if (prio == LOG_DEBUG && !log_dbg)
+		return;
+	if (log_fg) {
+		fprintf(stderr, "pwlessd: %s\n", line);
+		fflush(stderr);
+	} else
+		syslog(prio, "%s", line);
+}
+
+void
+log_msg(int prio, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	emit(prio, line);
+}
+
+static size_t
+append(char *out, size_t sz, size_t off, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (off + 1 >= sz)
+		return off;
+	if (n > sz - off - 1)
+		n = sz - off - 1;
+	memcpy(out + off, s, n);
+	out[off + n] = '\0';
+	return off + n;
+}
+
+static size_t
+append_value(char *out, size_t sz, size_t off, const char *v)
+{
+	char one[5];
+	int quote = v[strcspn(v, " \"=\\")] != '\0';
+	const unsigned char *p;
+
+	if (quote)
+		off = append(out, sz, off, "\"");
+	for (p = (const unsigned char *)v; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			snprintf(one, sizeof(one), "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			snprintf(one, sizeof(one), "\\x%02x", *p);
+		else
+			snprintf(one, sizeof(one), "%c", *p);
+		off = append(out, sz, off, one);
+	}
+	if (quote)
+		off = append(out, sz, off, "\"");
+	return off;
+}
+
+void
+log_event(int prio, const char *event, ...)
+{
+	char line[1024];
+	const char *k, *v;
+	size_t off = 0;
+	va_list ap;
+
+	line[0] = '\0';
+	off = append(line, sizeof(line), off, "event=");
+	off = append_value(line, sizeof(line), off, event);
+	va_start(ap, event);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		if (v == NULL || *v == '\0')
+			continue;
+		off = append(line, sizeof(line), off, " ");
+		off = append(line, sizeof(line), off, k);
+		off = append(line, sizeof(line), off, "=");
+		off = append_value(line, sizeof(line), off, v);
+	}
+	va_end(ap);
+	emit(prio, line);
+}

@@ -1,0 +1,26 @@
+/*
+ * log.h: pwlessd's log, one line per event with stable key=value fields
+ * (event, user, service, rhost, method, result, ...).  Never a secret.
+ */
+#ifndef PWLESSD_LOG_H
+#define PWLESSD_LOG_H
+
+#include <syslog.h>
+
+/* foreground: lines go to stderr; else syslog(LOG_AUTHPRIV). */
+void	log_init(int foreground, int debug);
+
+/* Free-form message: "what failed and what to do". */
+void	log_msg(int prio, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * An event: name/value pairs ended by NULL.  NULL or empty values are
+ * left out; values with spaces, quotes or '=' are quoted.
+ */
+void	log_event(int prio, const char *event, ...)
+	    __attribute__((sentinel));
+
+int	log_debug_enabled(void);
+
+#endif /* PWLESSD_LOG_H */

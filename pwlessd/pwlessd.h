@@ -1,0 +1,115 @@
+/*
+ * pwlessd.h: the daemon's shared types and the prototypes of its files,
+ * grouped by file.  Where a request is handled: dispatch.c's table names
+ * the handler and who may call it; handlers live in keys.c and users.c.
+ */
+#ifndef PWLESSD_H
+#define PWLESSD_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <time.h>
+
+#include "conf.h"
+#include "keyfmt.h"
+#include "pwless/proto.h"
+
+#define MASTER_KEY_LEN	32
+#define SUBKEY_LEN	32
+#define HASH_LEN	32
+#define HASH_VERSION	1	/* bump when the master key is rotated */
+
+#define PWLESSD_VERSION	"pwlessd " PACKAGE_VERSION
+
+struct store;
+struct conn;
+
+/* Subkeys derived from the master key, one per use (secret.c). */
+struct secrets {
+	uint8_t		keys[SUBKEY_LEN];	/* API key hashes */
+	uint8_t		tokens[SUBKEY_LEN];	/* session token hashes */
+	uint8_t		codes[SUBKEY_LEN];	/* one-time code hashes */
+	uint8_t		audit[SUBKEY_LEN];	/* audit chain */
+};
+
+struct daemon {
+	struct config	 cfg;		/* live config; SIGHUP swaps it */
+	const char	*cfg_path;
+	int		 cfg_must_exist;	/* -c given */
+	struct secrets	 sec;
+	struct store	*st;
+	int		 listen_fd;
+	int		 epfd;
+	int		 sigfd;
+	int		 foreground;
+	int		 stopping;
+	struct conn	**conns;	/* indexed by fd */
+	int		 maxfd;		/* size of conns */
+	int		 nconns;
+	int		 reserve_fd;	/* spare fd for EMFILE */
+};
+
+/* One request being answered. */
+struct req {
+	struct daemon		*d;
+	uid_t			 uid;	/* SO_PEERCRED, read at accept */
+	gid_t			 gid;
+	pid_t			 pid;
+	uint16_t		 type;
+	const struct pwl_msg	*msg;
+	time_t			 now;
+	char			 caller[PWL_USER_MAX + 1]; /* name of uid */
+	char			 message[PWL_STR_MAX + 1]; /* for the user */
+	uint64_t		 retry_after;	/* seconds, 0 = none */
+	int32_t			 attempts_left;	/* -1 = none */
+};
+
+typedef uint16_t (*handler_fn)(struct req *, struct pwl_wbuf *);
+
+/* main.c */
+int	daemon_reload(struct daemon *);
+
+/* listen.c */
+int	listen_open(struct daemon *);
+int	listen_loop(struct daemon *);
+void	listen_close(struct daemon *);
+
+/* dispatch.c */
+void	dispatch(struct daemon *, uid_t, gid_t, pid_t, uint16_t type,
+	    const uint8_t *body, size_t len, struct pwl_wbuf *out);
+int	req_caller(struct req *);	/* resolves r->caller; 0 or -1 */
+int	req_may_auth(struct req *, const char *user);
+int	req_is_admin(struct req *);
+void	req_message(struct req *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	req_str(struct req *, uint16_t tag, char *, size_t, int required);
+
+/* secret.c */
+int	secret_init(struct secrets *, const char *path);
+void	secret_hash(const uint8_t subkey[SUBKEY_LEN], const void *, size_t,
+	    uint8_t out[HASH_LEN]);
+void	secret_random_b62(char *, size_t);
+int	secret_new(int kind, char out[PWL_KEY_LEN + 1],
+	    char id[PWL_ID_LEN + 1]);
+
+/* keys.c */
+uint16_t h_auth_key(struct req *, struct pwl_wbuf *);
+uint16_t h_key_create(struct req *, struct pwl_wbuf *);
+uint16_t h_key_list(struct req *, struct pwl_wbuf *);
+uint16_t h_key_revoke(struct req *, struct pwl_wbuf *);
+uint16_t h_key_rotate(struct req *, struct pwl_wbuf *);
+uint16_t h_admin_key_list(struct req *, struct pwl_wbuf *);
+uint16_t h_admin_key_revoke_all(struct req *, struct pwl_wbuf *);
+
+/* users.c */
+uint16_t h_hello(struct req *, struct pwl_wbuf *);
+uint16_t h_acct_check(struct req *, struct pwl_wbuf *);
+uint16_t h_admin_user_add(struct req *, struct pwl_wbuf *);
+uint16_t h_admin_user_list(struct req *, struct pwl_wbuf *);
+uint16_t h_admin_user_show(struct req *, struct pwl_wbuf *);
+uint16_t h_admin_user_set(struct req *, struct pwl_wbuf *);
+uint16_t h_admin_user_remove(struct req *, struct pwl_wbuf *);
+uint16_t status_from_store(struct req *, int);
+
+#endif /* PWLESSD_H */

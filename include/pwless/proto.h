@@ -36,6 +36,15 @@
  *                  user is not enrolled (the module maps it to AUTH_ERR).
  * ACCT_CHECK       req: USER                   resp: -
  *                  OK, UNKNOWN_USER or DISABLED.
+ * CODE_START       req: USER SERVICE RHOST? TTY? CHANNEL?
+ *                  resp: CHALLENGE TTL MASKED?
+ *                  Unknown users and users without a contact get a
+ *                  look-alike OK (nothing is sent), so answers and timing
+ *                  do not tell whether an account exists.
+ * CODE_ANSWER      req: USER SERVICE RHOST? CHALLENGE CODE WANT_TOKEN?
+ *                  resp: TOKEN? EXPIRES?  (DENIED with ATTEMPTS_LEFT)
+ * TOKEN_VERIFY     req: USER? SERVICE? RHOST? TOKEN   resp: USER EXPIRES
+ * SESSION_CLOSE    req: TOKEN                  resp: -
  * KEY_CREATE       req: LABEL? LIFETIME? SERVICES?
  *                  resp: KEY KEY_ID EXPIRES
  * KEY_LIST         req: -      resp: ITEM* { KEY_ID LABEL? STATE CREATED
@@ -65,7 +74,7 @@ enum pwl_type {
 	/* auth family: callers allowed by the trust rule (DESIGN 4) */
 	PWL_MSG_AUTH_KEY	= 0x0101, /* user, service, rhost?, tty?, KEY */
 	PWL_MSG_CODE_START	= 0x0102, /* user, service, rhost?, channel? */
-	PWL_MSG_CODE_ANSWER	= 0x0103, /* challenge, CODE */
+	PWL_MSG_CODE_ANSWER	= 0x0103, /* user, challenge, CODE */
 	PWL_MSG_TOKEN_VERIFY	= 0x0104, /* user?, service?, TOKEN */
 	PWL_MSG_ACCT_CHECK	= 0x0105, /* user: enrolled and enabled? */
 	PWL_MSG_SESSION_CLOSE	= 0x0106, /* TOKEN: revoke at logout */
@@ -182,6 +191,7 @@ enum pwl_channel {
 #define PWL_EMAIL_MAX		254
 #define PWL_PHONE_MAX		16
 #define PWL_KEYID_MAX		16
+#define PWL_CHALLENGE_MAX	32
 #define PWL_STR_MAX		255	/* largest printable string */
 
 /* TLV kinds, for the codec's checks. */

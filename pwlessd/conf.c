@@ -1,0 +1,311 @@
+/*
+ * conf.c: pwlessd.conf (INI, libinih).  Each key has a row in one table
+ * saying its section, name, type and where it lands in struct config, so
+ * parsing, validation and the man page check all read from one place.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <ini.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pwless/proto.h"
+#include "util.h"
+#include "conf.h"
+
+enum cfg_type {
+	CT_STR,		/* string into a char array */
+	CT_DUR,		/* duration into uint64_t */
+	CT_U32,		/* number into uint32_t */
+	CT_TRANSPORT_EMAIL,
+	CT_TRANSPORT_SMS,
+	CT_UIDS,	/* list of uids or user names */
+};
+
+struct cfg_key {
+	const char	*section;
+	const char	*name;
+	enum cfg_type	 type;
+	size_t		 off;		/* offsetof(struct config, x) */
+	size_t		 size;		/* for strings */
+	uint64_t	 min, max;	/* for numbers and durations */
+};
+
+#define S(sec, name, field) { sec, name, CT_STR, \
+	offsetof(struct config, field), sizeof(((struct config *)0)->field), \
+	0, 0 }
+#define D(sec, name, field, lo, hi) { sec, name, CT_DUR, \
+	offsetof(struct config, field), 0, lo, hi }
+#define N(sec, name, field, lo, hi) { sec, name, CT_U32, \
+	offsetof(struct config, field), 0, lo, hi }
+
+#define DAY	86400ULL
+static const struct cfg_key keys[] = {
+	S("daemon", "socket", socket),
+	S("daemon", "database", database),
+	S("daemon", "master_key", master_key),
+	S("daemon", "pidfile", pidfile),
+	{ "daemon", "trusted_uids", CT_UIDS, 0, 0, 0, 0 },
+	S("daemon", "admin_group", admin_group),
+	S("daemon", "user", user),
+	D("keys", "default_lifetime", key_default_lifetime, 60, 3650 * DAY),
+	D("keys", "max_lifetime", key_max_lifetime, 60, 3650 * DAY),
+	N("keys", "max_per_user", key_max_per_user, 1, 32),
+	N("codes", "length", code_length, 6, 10),
+	D("codes", "lifetime", code_lifetime, 30, 3600),
+	N("codes", "max_attempts", code_max_attempts, 1, 20),
+	D("codes", "resend_interval", code_resend_interval, 0, 3600),
+	D("tokens", "lifetime", token_lifetime, 10, 7 * DAY),
+	D("tokens", "max_lifetime", token_max_lifetime, 10, 30 * DAY),
+	S("tokens", "verify_group", verify_group),
+	N("limits", "failures_before_delay", failures_before_delay, 0, 100),
+	N("limits", "max_failures", max_failures, 1, 100),
+	D("limits", "lockout", lockout, 0, 30 * DAY),
+	N("limits", "sends_per_hour", sends_per_hour, 1, 1000),
+	{ "email", "transport", CT_TRANSPORT_EMAIL, 0, 0, 0, 0 },
+	S("email", "url", email_url),
+	S("email", "from", email_from),
+	S("email", "username", email_username),
+	S("email", "password_file", email_password_file),
+	S("email", "spool", email_spool),
+	{ "sms", "transport", CT_TRANSPORT_SMS, 0, 0, 0, 0 },
+	S("sms", "url", sms_url),
+	S("sms", "method", sms_method),
+	S("sms", "auth", sms_auth),
+	S("sms", "body_template", sms_body_template),
+	S("sms", "success_match", sms_success_match),
+	S("sms", "allowed_prefixes", sms_allowed_prefixes),
+	S("sms", "spool", sms_spool),
+};
+
+struct parse_state {
+	struct config	*cfg;
+	FILE		*fp;
+	FILE		*errs;
+	int		 line;		/* counted by our reader */
+	int		 nerr;
+};
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	pwl_strlcpy(c->socket, PWL_DEFAULT_SOCKET, sizeof(c->socket));
+	pwl_strlcpy(c->database, CFG_DEFAULT_DB, sizeof(c->database));
+	pwl_strlcpy(c->master_key, CFG_DEFAULT_MASTER, sizeof(c->master_key));
+	c->key_default_lifetime = 90 * DAY;
+	c->key_max_lifetime = 365 * DAY;
+	c->key_max_per_user = 32;
+	c->code_length = 8;
+	c->code_lifetime = 300;
+	c->code_max_attempts = 5;
+	c->code_resend_interval = 60;
+	c->token_lifetime = 900;
+	c->token_max_lifetime = 12 * 3600;
+	c->failures_before_delay = 3;
+	c->max_failures = 10;
+	c->lockout = 900;
+	c->sends_per_hour = 5;
+	c->email_transport = TR_NONE;
+	c->sms_transport = TR_NONE;
+	pwl_strlcpy(c->sms_method, "POST", sizeof(c->sms_method));
+}
+
+static void
+perr(struct parse_state *ps, const char *section, const char *name,
+    const char *what)
+{
+	if (ps->errs == NULL)
+		;
+	else if (ps->line > 0)
+		fprintf(ps->errs, "%s:%d: [%s] %s: %s\n", ps->cfg->file,
+		    ps->line, section, name, what);
+	else
+		fprintf(ps->errs, "%s: [%s] %s: %s\n", ps->cfg->file,
+		    section, name, what);
+	ps->nerr++;
+}
+
+static int
+parse_uids(struct config *c, const char *v)
+{
+	char buf[CFG_STR], *p, *save = NULL;
+	struct passwd *pw;
+	uint64_t n;
+
+	if (pwl_strlcpy(buf, v, sizeof(buf)) >= sizeof(buf))
+		return -1;
+	c->ntrusted = 0;
+	for (p = strtok_r(buf, ", ", &save); p != NULL;
+	    p = strtok_r(NULL, ", ", &save)) {
+		if (c->ntrusted == CFG_MAX_TRUSTED)
+			return -1;
+		if (pwl_parse_uint(p, UINT32_MAX - 1, &n) == 0) {
+			c->trusted_uids[c->ntrusted++] = (uid_t)n;
+			continue;
+		}
+		if ((pw = getpwnam(p)) == NULL)
+			return -1;
+		c->trusted_uids[c->ntrusted++] = pw->pw_uid;
+	}
+	return 0;
+}
+
+static int
+parse_transport(const char *v, int sms, int *out)
+{
+	if (strcmp(v, "none") == 0)
+		*out = TR_NONE;
+	else if (strcmp(v, "file") == 0)
+		*out = TR_FILE;
+	else if (!sms && strcmp(v, "smtp") == 0)
+		*out = TR_SMTP;
+	else if (sms && strcmp(v, "http") == 0)
+		*out = TR_HTTP;
+	else
+		return -1;
+	return 0;
+}
+
+static const char *
+set_value(struct config *c, const struct cfg_key *k, const char *v)
+{
+	char *base = (char *)c;
+	uint64_t n;
+
+	switch (k->type) {
+	case CT_STR:
+		if (pwl_strlcpy(base + k->off, v, k->size) >= k->size)
+			return "value too long";
+		return NULL;
+	case CT_DUR:
+		if (pwl_parse_duration(v, &n) != 0)
+			return "not a duration (use 90s, 15m, 12h or 90d)";
+		if (n < k->min || n > k->max)
+			return "duration out of range";
+		memcpy(base + k->off, &n, sizeof(n));
+		return NULL;
+	case CT_U32:
+		if (pwl_parse_uint(v, k->max, &n) != 0 || n < k->min)
+			return "number out of range";
+		*(uint32_t *)(void *)(base + k->off) = (uint32_t)n;
+		return NULL;
+	case CT_TRANSPORT_EMAIL:
+		return parse_transport(v, 0, &c->email_transport) == 0 ? NULL :
+		    "transport must be smtp, file or none";
+	case CT_TRANSPORT_SMS:
+		return parse_transport(v, 1, &c->sms_transport) == 0 ? NULL :
+		    "transport must be http, file or none";
+	case CT_UIDS:
+		return parse_uids(c, v) == 0 ? NULL :
+		    "not a list of uids or user names (at most 32)";
+	}
+	return "internal error";
+}
+
+static int
+on_value(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct parse_state *ps = user;
+	const char *err;
+	size_t i;
+
+	if (name == NULL)
+		return 1;	/* a bare [section] line */
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].section, section) != 0 ||
+		    strcmp(keys[i].name, name) != 0)
+			continue;
+		if ((err = set_value(ps->cfg, &keys[i], value)) != NULL)
+			perr(ps, section, name, err);
+		return 1;
+	}
+	perr(ps, section, name, "unknown key (see pwlessd.conf(5))");
+	return 1;
+}
+
+/* inih's reader hook: lets us count lines for file:line messages. */
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct parse_state *ps = stream;
+	char *r = fgets(str, num, ps->fp);
+
+	if (r != NULL)
+		ps->line++;
+	return r;
+}
+
+static void
+check_values(struct parse_state *ps)
+{
+	struct config *c = ps->cfg;
+
+	ps->line = 0;
+	if (c->key_default_lifetime > c->key_max_lifetime)
+		perr(ps, "keys", "default_lifetime", "longer than max_lifetime");
+	if (c->token_lifetime > c->token_max_lifetime)
+		perr(ps, "tokens", "lifetime", "longer than max_lifetime");
+	if (c->socket[0] != '/')
+		perr(ps, "daemon", "socket", "must be an absolute path");
+	if (c->database[0] != '/')
+		perr(ps, "daemon", "database", "must be an absolute path");
+	if (c->master_key[0] != '/')
+		perr(ps, "daemon", "master_key", "must be an absolute path");
+	if (c->email_transport == TR_SMTP && c->email_url[0] == '\0')
+		perr(ps, "email", "url", "transport smtp needs a url");
+	if (c->email_transport == TR_FILE && c->email_spool[0] != '/')
+		perr(ps, "email", "spool", "transport file needs an absolute spool");
+	if (c->sms_transport == TR_HTTP && c->sms_url[0] == '\0')
+		perr(ps, "sms", "url", "transport http needs a url");
+	if (c->sms_transport == TR_FILE && c->sms_spool[0] != '/')
+		perr(ps, "sms", "spool", "transport file needs an absolute spool");
+}
+
+int
+config_load(struct config *c, const char *path, int must_exist, FILE *errs)
+{
+	struct parse_state ps;
+	int r;
+
+	pwl_strlcpy(c->file, path, sizeof(c->file));
+	memset(&ps, 0, sizeof(ps));
+	ps.cfg = c;
+	ps.errs = errs;
+	if ((ps.fp = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		if (errs != NULL)
+			fprintf(errs, "%s: cannot read: %s\n", path,
+			    strerror(errno));
+		return -1;
+	}
+	r = ini_parse_stream(read_line, &ps, on_value, &ps);
+	fclose(ps.fp);
+	if (r > 0) {
+		ps.line = r;
+		perr(&ps, "-", "-", "syntax error (expected [section] or "
+		    "key = value)");
+	}
+	check_values(&ps);
+	return ps.nerr;
+}
+
+int
+config_trusted(const struct config *c, uid_t uid)
+{
+	size_t i;
+
+	if (uid == 0)
+		return 1;
+	for (i = 0; i < c->ntrusted; i++)
+		if (c->trusted_uids[i] == uid)
+			return 1;
+	return 0;
+}

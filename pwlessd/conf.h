@@ -1,0 +1,98 @@
+/*
+ * conf.h: pwlessd.conf, parsed with libinih into one struct.  Defaults
+ * work with no file at all; every error is reported with file:line.
+ */
+#ifndef PWLESSD_CONF_H
+#define PWLESSD_CONF_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CFG_MAX_TRUSTED	32
+#define CFG_STR		256
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR	"/etc"
+#endif
+#define CFG_DEFAULT_FILE	SYSCONFDIR "/pwless/pwlessd.conf"
+#define CFG_DEFAULT_DB		"/var/lib/pwless/pwless.db"
+#define CFG_DEFAULT_MASTER	SYSCONFDIR "/pwless/master.key"
+
+enum cfg_transport {
+	TR_NONE = 0,
+	TR_SMTP,	/* email */
+	TR_HTTP,	/* sms */
+	TR_FILE,	/* both: spool directory */
+};
+
+struct config {
+	char		file[PATH_MAX];		/* where it was read from */
+
+	/* [daemon] */
+	char		socket[108];		/* sun_path size */
+	char		database[PATH_MAX];
+	char		master_key[PATH_MAX];
+	char		pidfile[PATH_MAX];
+	uid_t		trusted_uids[CFG_MAX_TRUSTED];
+	size_t		ntrusted;
+	char		admin_group[CFG_STR];
+	char		user[CFG_STR];		/* drop privileges to */
+
+	/* [keys] */
+	uint64_t	key_default_lifetime;	/* seconds */
+	uint64_t	key_max_lifetime;
+	uint32_t	key_max_per_user;
+
+	/* [codes] */
+	uint32_t	code_length;		/* digits, 6..10 */
+	uint64_t	code_lifetime;
+	uint32_t	code_max_attempts;
+	uint64_t	code_resend_interval;
+
+	/* [tokens] */
+	uint64_t	token_lifetime;
+	uint64_t	token_max_lifetime;
+	char		verify_group[CFG_STR];
+
+	/* [limits] */
+	uint32_t	failures_before_delay;
+	uint32_t	max_failures;
+	uint64_t	lockout;
+	uint32_t	sends_per_hour;
+
+	/* [email] */
+	int		email_transport;
+	char		email_url[CFG_STR];
+	char		email_from[CFG_STR];
+	char		email_username[CFG_STR];
+	char		email_password_file[PATH_MAX];
+	char		email_spool[PATH_MAX];
+
+	/* [sms] */
+	int		sms_transport;
+	char		sms_url[CFG_STR];
+	char		sms_method[16];
+	char		sms_auth[PATH_MAX];	/* file with user:secret */
+	char		sms_body_template[CFG_STR];
+	char		sms_success_match[CFG_STR];
+	char		sms_allowed_prefixes[CFG_STR];
+	char		sms_spool[PATH_MAX];
+};
+
+/* Fills in the defaults. */
+void	config_defaults(struct config *);
+
+/*
+ * Reads path into cfg (after the defaults).  A missing file is fine when
+ * must_exist is 0.  Each error is printed to errs as "file:line: text";
+ * returns the number of errors, or -1 if the file cannot be read.
+ */
+int	config_load(struct config *, const char *path, int must_exist,
+	    FILE *errs);
+
+int	config_trusted(const struct config *, uid_t);
+
+#endif /* PWLESSD_CONF_H */
