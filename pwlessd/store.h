@@ -6,6 +6,8 @@
 #ifndef PWLESSD_STORE_H
 #define PWLESSD_STORE_H
 
+#include <sys/types.h>
+
 #include <stdint.h>
 
 #include "pwless/proto.h"

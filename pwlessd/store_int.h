@@ -1,0 +1,44 @@
+/*
+ * store_int.h: what the store_*.c files share and nothing else sees: the
+ * store struct, the statement cache and small SQLite helpers.  Each
+ * store_*.c file keeps its own SQL as static strings next to its code.
+ */
+#ifndef PWLESSD_STORE_INT_H
+#define PWLESSD_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STORE_MAX_STMTS	96
+
+struct store {
+	sqlite3		*db;
+	char		 path[4096];
+	size_t		 nstmts;
+	const char	*sql[STORE_MAX_STMTS];	/* static strings, by address */
+	sqlite3_stmt	*stmt[STORE_MAX_STMTS];
+};
+
+/*
+ * The prepared statement for sql, reset and unbound; prepared on first
+ * use and kept.  sql must be a static string: it is looked up by address.
+ * NULL (logged) if it cannot be prepared.
+ */
+sqlite3_stmt *store_q(struct store *, const char *sql);
+
+int	store_map_rc(int);
+void	store_bind_text(sqlite3_stmt *, int, const char *);
+void	store_col_text(sqlite3_stmt *, int, char *, size_t);
+/* Steps a write; STORE_NOTFOUND when it changed no row. */
+int	store_run_write(struct store *, sqlite3_stmt *);
+/* After a step that gave no row: STORE_NOTFOUND or the error. */
+int	store_step_done(struct store *, sqlite3_stmt *, int rc);
+int	store_begin(struct store *);
+int	store_commit(struct store *);
+void	store_rollback(struct store *);
+
+/* Schema steps, one per feature file, applied in order (store.c). */
+extern const char store_schema_core[];
+
+#endif /* PWLESSD_STORE_INT_H */
