@@ -29,11 +29,14 @@ write_new_master(const char *path, uint8_t key[MASTER_KEY_LEN])
 	int fd, dfd, r = -1;
 
 	randombytes_buf(key, MASTER_KEY_LEN);
+	pwl_strlcpy(dir, path, sizeof(dir));
+	if (mkdir(dirname(dir), 0755) == 0)
+		chmod(dir, 0755);	/* it may hold pwlessd.conf too */
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd < 0) {
 		log_msg(LOG_ERR, "cannot create master key %s: %s; check "
-		    "that its directory exists and is writable by root", path,
+		    "that its directory is writable by pwlessd's user", path,
 		    strerror(errno));
 		return -1;
 	}
