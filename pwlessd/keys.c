@@ -284,7 +284,8 @@ list_keys(struct req *r, int64_t user_id, struct pwl_wbuf *w)
 	struct klist c = { w, r->now };
 	int sr;
 
-	if ((sr = store_key_list(r->d->st, user_id, list_key, &c)) < 0)
+	if ((sr = store_key_list(r->d->st, user_id, r->now, list_key,
+	    &c)) < 0)
 		return status_from_store(r, sr);
 	if (w->err != 0) {
 		req_message(r, "too many keys to list in one reply");

@@ -75,7 +75,9 @@ int	store_user_count_keys(struct store *, int64_t user_id, int64_t now,
 
 int	store_key_get(struct store *, const char *key_id, struct key_row *);
 int	store_key_insert(struct store *, const struct key_row *);
-int	store_key_list(struct store *, int64_t user_id, store_key_cb, void *);
+/* Live keys and those ended in the last 30 days, newest first, <= 100. */
+int	store_key_list(struct store *, int64_t user_id, int64_t now,
+	    store_key_cb, void *);
 int	store_key_revoke(struct store *, int64_t user_id, const char *key_id,
 	    int64_t now);
 int	store_key_revoke_all(struct store *, int64_t user_id, int64_t now,

@@ -22,9 +22,12 @@ static const char Q_KEY_INSERT[] =
     "hash_version, label, services, created, expires) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 
+/* Live keys, and dead ones for 30 days after they ended: a bounded list. */
 static const char Q_KEY_LIST[] =
     "SELECT " KEY_COLS " FROM keys k JOIN users u "
-    "ON u.id = k.user_id WHERE k.user_id = ? ORDER BY k.created, k.id";
+    "ON u.id = k.user_id WHERE k.user_id = ?1 AND "
+    "(k.revoked = 0 OR k.revoked > ?2 - 2592000) AND k.expires > ?2 - "
+    "2592000 ORDER BY k.created DESC, k.id DESC LIMIT 100";
 
 static const char Q_KEY_REVOKE[] =
     "UPDATE keys SET revoked = ? WHERE user_id = ? "
@@ -100,13 +103,15 @@ store_key_insert(struct store *s, const struct key_row *k)
 }
 
 int
-store_key_list(struct store *s, int64_t user_id, store_key_cb cb, void *arg)
+store_key_list(struct store *s, int64_t user_id, int64_t now,
+    store_key_cb cb, void *arg)
 {
 	sqlite3_stmt *q = store_q(s, Q_KEY_LIST);
 	struct key_row k;
 	int rc, r = STORE_OK;
 
 	sqlite3_bind_int64(q, 1, user_id);
+	sqlite3_bind_int64(q, 2, now);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		key_from_row(q, &k);
 		if ((r = cb(arg, &k)) != 0)
