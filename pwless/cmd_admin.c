@@ -224,32 +224,58 @@ static const char *const user_head[] = { "USER", "STATE", "ENROLLED",
     "KEYS", "EMAIL", "PHONE", "FAILURES", "LOCKED UNTIL" };
 #define USER_NCOL	(sizeof(user_head) / sizeof(user_head[0]))
 
+/* Prints one page; 1 when another page follows (its cursor in next). */
+static int
+user_page(const struct pwl_reply *rep, int json, int *count,
+    char next[PWL_STR_MAX + 1])
+{
+	int first = *count == 0;
+
+	if (json)
+		cli_json_items(stdout, &rep->msg, user_json, count);
+	else if (cli_items_count(&rep->msg) > 0) {
+		cli_table_page(stdout, &rep->msg, user_head, USER_NCOL,
+		    user_cells, first);
+		*count += cli_items_count(&rep->msg);
+	}
+	return pwl_msg_str(&rep->msg, PWL_T_NEXT, next, PWL_STR_MAX + 1) == 0;
+}
+
 int
 cmd_admin_user_list(struct cli *c, int argc, char **argv)
 {
 	struct cli_opt opts[] = { { "json", 0, NULL }, { NULL, 0, NULL } };
 	struct cli_op op = { "list users", NULL, NULL, 1, 0 };
+	char next[PWL_STR_MAX + 1] = "";
+	uint8_t buf[PWL_REQ_MAX];
 	struct pwl_reply rep;
 	struct pwl_wbuf w;
-	int n, r;
+	int count = 0, json, more, r;
 
 	if (cli_args(c, argc, argv, opts, NULL, &r) != 0)
 		return r;
-	pwl_w_init(&w, NULL, 0);
-	if ((r = cli_call(c, &op, PWL_MSG_ADMIN_USER_LIST, &w, &rep)) != 0)
-		return r;
-	if ((n = cli_items_count(&rep.msg)) < 0) {
-		cli_error("pwlessd sent a malformed user list; check that "
-		    "pwless and pwlessd are the same version");
-		return CLI_EXIT_REFUSED;
-	}
-	if (opts[0].val != NULL)
-		cli_json_list(stdout, &rep.msg, user_json);
-	else if (n == 0)
+	json = opts[0].val != NULL;
+	if (json)
+		fputc('[', stdout);
+	do {
+		pwl_w_init(&w, buf, sizeof(buf));
+		if (next[0] != '\0')
+			pwl_w_str(&w, PWL_T_NEXT, next);
+		if ((r = cli_call(c, &op, PWL_MSG_ADMIN_USER_LIST, &w,
+		    &rep)) != 0)
+			return r;
+		if (cli_items_count(&rep.msg) < 0) {
+			cli_error("pwlessd sent a malformed user list; check "
+			    "that pwless and pwlessd are the same version");
+			return CLI_EXIT_REFUSED;
+		}
+		more = user_page(&rep, json, &count, next);
+	} while (more);
+	if (json)
+		fputs(count == 0 ? "]\n" : "\n]\n", stdout);
+	else if (count == 0)
 		printf("No users enrolled. Add one with "
 		    "'pwless admin user add USER'.\n");
-	else
-		cli_table(stdout, &rep.msg, user_head, USER_NCOL, user_cells);
 	return CLI_EXIT_OK;
 }
 

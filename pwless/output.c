@@ -126,6 +126,14 @@ void
 cli_table(FILE *f, const struct pwl_msg *m, const char *const *head,
     size_t ncol, void (*fill)(const struct pwl_msg *, cli_row))
 {
+	cli_table_page(f, m, head, ncol, fill, 1);
+}
+
+/* One page of a longer table: the header only on the first page. */
+void
+cli_table_page(FILE *f, const struct pwl_msg *m, const char *const *head,
+    size_t ncol, void (*fill)(const struct pwl_msg *, cli_row), int first)
+{
 	const char *cell[CLI_COLS_MAX];
 	size_t width[CLI_COLS_MAX], i, w;
 	struct pwl_msg it;
@@ -144,7 +152,8 @@ cli_table(FILE *f, const struct pwl_msg *m, const char *const *head,
 			if ((w = text_width(row[i])) > width[i])
 				width[i] = w;
 	}
-	print_row(f, head, width, ncol);
+	if (first)
+		print_row(f, head, width, ncol);
 	for (n = 0; cli_item(m, n, &it) == 0; n++) {
 		fill(&it, row);
 		print_row(f, cell, width, ncol);
@@ -237,16 +246,26 @@ void
 cli_json_list(FILE *f, const struct pwl_msg *m,
     void (*obj)(struct cli_json *, const struct pwl_msg *))
 {
+	int count = 0;
+
+	fputc('[', f);
+	cli_json_items(f, m, obj, &count);
+	fputs(count == 0 ? "]\n" : "\n]\n", f);
+}
+
+/* The ITEMs of one page as array elements; *count runs across pages. */
+void
+cli_json_items(FILE *f, const struct pwl_msg *m,
+    void (*obj)(struct cli_json *, const struct pwl_msg *), int *count)
+{
 	struct cli_json j;
 	struct pwl_msg it;
 	int n;
 
-	fputc('[', f);
 	for (n = 0; cli_item(m, n, &it) == 0; n++) {
-		fputs(n == 0 ? "\n  " : ",\n  ", f);
+		fputs((*count)++ == 0 ? "\n  " : ",\n  ", f);
 		cli_json_begin(&j, f);
 		obj(&j, &it);
 		cli_json_end(&j);
 	}
-	fputs(n == 0 ? "]\n" : "\n]\n", f);
 }

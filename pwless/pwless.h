@@ -121,5 +121,9 @@ void	cli_ju64(struct cli_json *, const char *, uint64_t);
 void	cli_jbool(struct cli_json *, const char *, int);
 void	cli_json_list(FILE *, const struct pwl_msg *,
 	    void (*obj)(struct cli_json *, const struct pwl_msg *));
+void	cli_json_items(FILE *, const struct pwl_msg *,
+	    void (*obj)(struct cli_json *, const struct pwl_msg *), int *);
+void	cli_table_page(FILE *, const struct pwl_msg *, const char *const *,
+	    size_t, void (*fill)(const struct pwl_msg *, cli_row), int first);
 
 #endif /* PWLESS_CLI_H */

@@ -65,7 +65,9 @@ int	store_chown(struct store *, uid_t, gid_t);
 
 int	store_user_get(struct store *, const char *name, struct user_row *);
 int	store_user_add(struct store *, const struct user_row *);
-int	store_user_list(struct store *, int64_t now, store_user_cb, void *);
+/* Users whose name sorts after `after` ("" = from the start), <= limit. */
+int	store_user_list(struct store *, int64_t now, const char *after,
+	    uint32_t limit, store_user_cb, void *);
 int	store_user_set_disabled(struct store *, const char *, int);
 int	store_user_set_contact(struct store *, const char *,
 	    const char *email, const char *phone);

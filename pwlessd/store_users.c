@@ -21,7 +21,7 @@ static const char Q_USER_ADD[] =
 static const char Q_USER_LIST[] =
     "SELECT " USER_COLS ", (SELECT count(*) FROM keys k "
     "WHERE k.user_id = users.id AND " USABLE ") FROM users "
-    "ORDER BY name";
+    "WHERE name > ?2 ORDER BY name LIMIT ?3";
 
 static const char Q_USER_DISABLE[] =
     "UPDATE users SET disabled = ? WHERE name = ?";
@@ -79,13 +79,16 @@ store_user_add(struct store *s, const struct user_row *u)
 }
 
 int
-store_user_list(struct store *s, int64_t now, store_user_cb cb, void *arg)
+store_user_list(struct store *s, int64_t now, const char *after,
+    uint32_t limit, store_user_cb cb, void *arg)
 {
 	sqlite3_stmt *q = store_q(s, Q_USER_LIST);
 	struct user_row u;
 	int rc, r = STORE_OK;
 
 	sqlite3_bind_int64(q, 1, now);
+	sqlite3_bind_text(q, 2, after, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 3, limit);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		user_from_row(q, &u);
 		u.nkeys = (uint32_t)sqlite3_column_int64(q, 8);

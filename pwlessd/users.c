@@ -135,9 +135,13 @@ write_user(struct pwl_wbuf *w, const struct user_row *u, int64_t now)
 	    (uint64_t)u->locked_until : 0);
 }
 
+#define USERS_PER_PAGE	100	/* a page fits PWL_RESP_MAX at the caps */
+
 struct list_ctx {
 	struct pwl_wbuf	*w;
 	int64_t		 now;
+	uint32_t	 n;
+	char		 last[PWL_USER_MAX + 1];
 };
 
 static int
@@ -148,22 +152,34 @@ list_one(void *arg, const struct user_row *u)
 
 	write_user(c->w, u, c->now);
 	pwl_w_end(c->w, mark);
+	c->n++;
+	pwl_strlcpy(c->last, u->name, sizeof(c->last));
 	return c->w->err != 0;
 }
 
+/* One page of users; NEXT tells the caller where the next one starts. */
 uint16_t
 h_admin_user_list(struct req *r, struct pwl_wbuf *w)
 {
-	struct list_ctx c = { w, r->now };
+	struct list_ctx c;
+	char after[PWL_STR_MAX + 1];
 	int sr;
 
-	sr = store_user_list(r->d->st, r->now, list_one, &c);
+	memset(&c, 0, sizeof(c));
+	c.w = w;
+	c.now = r->now;
+	if (req_str(r, PWL_T_NEXT, after, sizeof(after), 0) != 0)
+		return PWL_ST_BAD_REQUEST;
+	sr = store_user_list(r->d->st, r->now, after, USERS_PER_PAGE,
+	    list_one, &c);
 	if (sr < 0)
 		return status_from_store(r, sr);
 	if (w->err != 0) {
-		req_message(r, "too many users to list in one reply");
-		return PWL_ST_LIMIT;
+		req_message(r, "a page of users did not fit in one reply");
+		return PWL_ST_INTERNAL;
 	}
+	if (c.n == USERS_PER_PAGE)
+		pwl_w_str(w, PWL_T_NEXT, c.last);
 	return PWL_ST_OK;
 }
 

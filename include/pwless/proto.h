@@ -55,8 +55,10 @@
  *                  and ITEM { KEY_ID EXPIRES } for the old key.
  * ADMIN_USER_ADD   req: USER EMAIL? PHONE?     resp: -  (EXISTS, NOT_FOUND
  *                  when no such system account)
- * ADMIN_USER_LIST  req: -      resp: ITEM* { USER DISABLED CREATED COUNT
- *                  EMAIL? PHONE? FAILURES LOCKED_UNTIL }
+ * ADMIN_USER_LIST  req: NEXT?  resp: ITEM* { USER DISABLED CREATED COUNT
+ *                  EMAIL? PHONE? FAILURES LOCKED_UNTIL } NEXT?
+ *                  At most 100 users a page; NEXT, when present, goes in
+ *                  the request for the following page.
  * ADMIN_USER_SHOW  req: USER   resp: the same fields, top level
  * ADMIN_USER_SET   req: USER DISABLED? EMAIL? PHONE?   resp: -
  * ADMIN_USER_REMOVE req: USER                  resp: - (keys go with it)
@@ -172,6 +174,7 @@ enum pwl_tag {
 	PWL_T_FAILURES	= 0x0027, /* u32 */
 	PWL_T_LOCKED_UNTIL = 0x0028, /* u64 unix time */
 	PWL_T_PENDING	= 0x0029, /* str, printable, 254 */
+	PWL_T_NEXT	= 0x0040, /* str, printable, 255: cursor of next page */
 };
 
 enum pwl_channel {

@@ -97,6 +97,24 @@ def as_user(name):
             "--init-groups", "--reset-env", "--"]
 
 
+def fake_accounts(directory, names):
+    """Environment for a pwlessd that sees extra accounts through
+    nss_wrapper (libnss-wrapper), so tests need not create many users."""
+    passwd = os.path.join(directory, "passwd")
+    group = os.path.join(directory, "group")
+    with open(passwd, "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\n")
+        for i, n in enumerate(names):
+            f.write("%s:x:%d:%d::/nonexistent:/bin/sh\n" % (n, 50000 + i,
+                                                           50000 + i))
+    with open(group, "w") as f:
+        f.write("root:x:0:\n")
+    env = dict(os.environ)
+    env.update(LD_PRELOAD="libnss_wrapper.so", NSS_WRAPPER_PASSWD=passwd,
+               NSS_WRAPPER_GROUP=group)
+    return env
+
+
 # --- key format (mirrors lib/keyfmt.c, for typo tests) --------------------
 
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -202,7 +220,7 @@ class Wire:
 class Daemon:
     """A real pwlessd on a temporary socket, database and master key."""
 
-    def __init__(self, conf_extra="", name="pwlessd"):
+    def __init__(self, conf_extra="", name="pwlessd", env=None):
         self.dir = tempfile.mkdtemp(prefix="pwlt-")
         os.chmod(self.dir, 0o755)
         self.sock = os.path.join(self.dir, "run", "pwlessd.sock")
@@ -210,6 +228,7 @@ class Daemon:
         self.conf = os.path.join(self.dir, "pwlessd.conf")
         self.log = os.path.join(self.dir, name + ".log")
         self.proc = None
+        self.env = env
         self.write_conf(conf_extra)
 
     def write_conf(self, extra=""):
@@ -223,7 +242,8 @@ class Daemon:
     def start(self, wait=True):
         logf = open(self.log, "a")
         self.proc = subprocess.Popen([PWLESSD, "-f", "-c", self.conf],
-                                     stdout=logf, stderr=logf)
+                                     stdout=logf, stderr=logf,
+                                     env=self.env)
         logf.close()
         if wait:
             self.wait_ready()

@@ -7,8 +7,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.environ.get("PWL_SRCDIR", "."),
                                 "tests", "helpers"))
-from pwltest import (Daemon, PWLESS, check, eq, key_id, need_root, pam,
-                     run_tests)
+from pwltest import (Daemon, PWLESS, check, eq, fake_accounts, key_id,
+                     need_root, pam, run_tests)
 import subprocess
 
 ALICE = "pwlt-alice"
@@ -157,6 +157,26 @@ def test_admin_key_list_and_revoke_all():
         d.cleanup()
 
 
+def test_admin_user_list_pages():
+    """an admin lists 250 users: every one, once, in order (paged)"""
+    need_root()
+    names = ["pwlt-u%03d" % i for i in range(250)]
+    d = Daemon()
+    try:
+        d.env = fake_accounts(d.dir, names)
+        d.start()
+        for n in names:
+            d.cli_ok("admin", "user", "add", n)
+        users = json.loads(d.cli_ok("admin", "user", "list",
+                                    "--json").stdout)
+        eq([u["user"] for u in users], names, "json list")
+        table = d.cli_ok("admin", "user", "list").stdout.splitlines()
+        eq(len(table), 251, "table rows plus one header")
+        eq(sum(1 for l in table if l.startswith("USER")), 1, "headers")
+    finally:
+        d.cleanup()
+
+
 def test_exit_codes():
     """usage errors exit 2, an unreachable daemon exits 3 and says how
     to start it"""
@@ -200,6 +220,7 @@ if __name__ == "__main__":
         test_admin_refused_for_users,
         test_admin_user_lifecycle,
         test_admin_key_list_and_revoke_all,
+        test_admin_user_list_pages,
         test_exit_codes,
         test_bad_input_refused_locally,
     ])
