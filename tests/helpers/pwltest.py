@@ -112,6 +112,10 @@ def fake_accounts(directory, names):
     env = dict(os.environ)
     env.update(LD_PRELOAD="libnss_wrapper.so", NSS_WRAPPER_PASSWD=passwd,
                NSS_WRAPPER_GROUP=group)
+    # under --enable-sanitizers the preload comes before ASan's runtime
+    asan = env.get("ASAN_OPTIONS", "")
+    env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + \
+        "verify_asan_link_order=0"
     return env
 
 

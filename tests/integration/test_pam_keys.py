@@ -48,6 +48,8 @@ def test_wrong_secret_fails():
         r = pam(d.pam_service(), ALICE, [forged])
         eq(r.results.get("auth"), "PAM_AUTH_ERR", repr(r))
         check("reason=wrong_secret" in d.logtext(), "no failure logged")
+        check(r.fail_delay is not None and r.fail_delay >= 1000000,
+              "no failure delay asked for: %r" % r.fail_delay)
     finally:
         d.cleanup()
 
