@@ -253,6 +253,25 @@ def test_sighup_reload():
         d.cleanup()
 
 
+def test_drops_privileges():
+    """with user= the daemon runs as that user and still serves logins"""
+    need_root()
+    from pwltest import ensure_user
+    svc = ensure_user("pwlt-svc")
+    d = Daemon("user = pwlt-svc\n")    # still in the [daemon] section
+    try:
+        d.start()
+        with open("/proc/%d/status" % d.proc.pid) as f:
+            uid_line = [l for l in f if l.startswith("Uid:")][0]
+        eq(uid_line.split()[1:], [str(svc.pw_uid)] * 4, "uids")
+        d.enrol(ALICE)
+        key = d.new_key(ALICE)
+        eq(pam(d.pam_service(), ALICE, [key]).results.get("auth"),
+           "PAM_SUCCESS", "login served after the drop")
+    finally:
+        d.cleanup()
+
+
 def test_sigterm_clean_stop():
     """SIGTERM stops the daemon cleanly and removes its socket"""
     d = Daemon().start()
@@ -291,6 +310,7 @@ if __name__ == "__main__":
         test_master_key_permissions,
         test_database_files_private,
         test_sighup_reload,
+        test_drops_privileges,
         test_sigterm_clean_stop,
         test_second_daemon_refused,
     ])

@@ -35,6 +35,11 @@ def test_valid_key_logs_in():
         out = d.cli_ok("key", "list", "--json", user=ALICE).stdout
         check("192.0.2.7" in out and "pwltest" in out,
               "last use not shown: " + out)
+        # coarse: a second login within the minute writes nothing
+        pam(d.pam_service(), ALICE, [key], rhost="198.51.100.9")
+        out = d.cli_ok("key", "list", "--json", user=ALICE).stdout
+        check("192.0.2.7" in out and "198.51.100.9" not in out,
+              "last use rewritten within a minute: " + out)
     finally:
         d.cleanup()
 
