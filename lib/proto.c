@@ -52,6 +52,7 @@ static const struct pwl_tag_info tags[] = {
 	{ PWL_T_FAILURES,	PWL_K_U32,	4,		"failures" },
 	{ PWL_T_LOCKED_UNTIL,	PWL_K_U64,	8,		"locked_until" },
 	{ PWL_T_PENDING,	PWL_K_PRINT,	PWL_EMAIL_MAX,	"pending" },
+	{ PWL_T_KIND,		PWL_K_PRINT,	16,		"kind" },
 	{ PWL_T_NEXT,		PWL_K_PRINT,	PWL_STR_MAX,	"next" },
 };
 

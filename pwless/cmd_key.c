@@ -15,8 +15,8 @@
 #include "util.h"
 #include "pwless.h"
 
-static int
-duration_arg(const char *opt, const char *s, int allow_zero, uint64_t *out)
+int
+cli_duration_arg(const char *opt, const char *s, int allow_zero, uint64_t *out)
 {
 	if (pwl_parse_duration(s, out) != 0) {
 		cli_error("--%s: '%.32s' is not a duration; use a number and "
@@ -31,8 +31,8 @@ duration_arg(const char *opt, const char *s, int allow_zero, uint64_t *out)
 }
 
 /* A comma list of PAM service names: "sshd,sudo". */
-static int
-services_arg(const char *s)
+int
+cli_services_arg(const char *s)
 {
 	const char *p, *end;
 	size_t n;
@@ -89,8 +89,8 @@ key_id_arg(char *arg, char id[PWL_ID_LEN + 1])
 }
 
 /* Writes the key and a newline straight to fd 1: no stdio copy of it. */
-static int
-print_secret(const char *key)
+int
+cli_print_secret(const char *key)
 {
 	char line[PWL_SECRET_MAX + 2];
 	size_t n, off = 0;
@@ -134,7 +134,7 @@ show_new_key(const struct pwl_msg *m, const char *label,
 	}
 	ok = pwl_secret_parse(key, &kind, kid) == 0 &&
 	    kind == PWL_KIND_KEY && strcmp(kid, id) == 0;
-	r = print_secret(key);
+	r = cli_print_secret(key);
 	explicit_bzero(key, sizeof(key));
 	if (r != 0) {
 		cli_error("cannot write the new key to standard output (%s); "
@@ -178,9 +178,9 @@ cmd_key_create(struct cli *c, int argc, char **argv)
 	services = opts[O_SERVICES].val;
 	if ((label != NULL && !cli_check_text("--label", label,
 	    PWL_LABEL_MAX)) ||
-	    (opts[O_EXPIRES].val != NULL && !duration_arg("expires",
+	    (opts[O_EXPIRES].val != NULL && !cli_duration_arg("expires",
 	    opts[O_EXPIRES].val, 0, &life)) ||
-	    (services != NULL && !services_arg(services)))
+	    (services != NULL && !cli_services_arg(services)))
 		return CLI_EXIT_REFUSED;
 	pwl_w_init(&w, req, sizeof(req));
 	pwl_w_str(&w, PWL_T_LABEL, label);
@@ -331,7 +331,7 @@ cmd_key_rotate(struct cli *c, int argc, char **argv)
 	if (cli_args(c, argc, argv, opts, pos, &r) != 0)
 		return r;
 	if (!key_id_arg(pos[0], id) || (opts[0].val != NULL &&
-	    !duration_arg("grace", opts[0].val, 1, &grace)))
+	    !cli_duration_arg("grace", opts[0].val, 1, &grace)))
 		return CLI_EXIT_REFUSED;
 	op.key_id = id;
 	pwl_w_init(&w, req, sizeof(req));

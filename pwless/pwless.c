@@ -42,6 +42,27 @@ static const struct cli_cmd cmds[] = {
 	    "Prints the new key alone on the first line of standard output.\n"
 	    "  --grace DURATION   how long the old key keeps working\n"
 	    DETAIL_DURATION },
+	{ "login", cmd_login, 0, "[--ttl DURATION] [--services LIST]",
+	    "exchange an API key on stdin for a short-lived token",
+	    "Reads one of your API keys from standard input and prints a\n"
+	    "token (pwt_...) alone on standard output.  Local services check\n"
+	    "it with 'pwless token verify' or libpwless.\n"
+	    "  --ttl DURATION   lifetime (default [tokens] lifetime, 15m;\n"
+	    "                   at most [tokens] max_lifetime)\n"
+	    "  --services LIST  services it works for, within the key's\n"
+	    "                   own scope (default: the key's scope)\n"
+	    DETAIL_DURATION },
+	{ "token verify", cmd_token_verify, 0, "[--service S] [--json]",
+	    "check a token on stdin; print its user and expiry",
+	    "Exit status 0 when the token is valid, 1 when it is not.\n"
+	    "  --service S   also require that the token works for S\n"
+	    "Only your own tokens, unless you are root or in trusted_uids\n"
+	    "or [tokens] verify_group.\n" },
+	{ "token list", cmd_token_list, 0, "[--json]",
+	    "list your live tokens", NULL },
+	{ "token revoke", cmd_token_revoke, 1, "ID",
+	    "revoke one of your tokens at once",
+	    "ID is the 10-character id shown by 'pwless token list'.\n" },
 	{ "admin user add", cmd_admin_user_add, 1,
 	    "USER [--email E] [--phone P]",
 	    "enroll a system account in pwless",
@@ -405,7 +426,8 @@ subject_hint(const struct cli_op *op, uint16_t st, char *buf, size_t sz)
  * code.  Any refusal exits 1; the daemon's MESSAGE, if any, follows.
  */
 static int
-status_exit(const struct cli_op *op, const struct pwl_msg *m)
+status_exit(const struct cli_op *op, const struct pwl_msg *m,
+    cli_hint_fn own)
 {
 	char buf[PWL_USER_MAX * 2 + 128], msg[PWL_STR_MAX + 1];
 	const char *hint = NULL, *subj;
@@ -413,7 +435,11 @@ status_exit(const struct cli_op *op, const struct pwl_msg *m)
 
 	if (m->status == PWL_ST_OK)
 		return CLI_EXIT_OK;
-	if (subject_hint(op, m->status, buf, sizeof(buf)))
+	if (own != NULL)
+		hint = own(m->status);
+	if (hint != NULL)
+		buf[0] = '\0';
+	else if (subject_hint(op, m->status, buf, sizeof(buf)))
 		hint = buf;
 	else if (op->admin)
 		hint = admin_hint(m->status);
@@ -440,6 +466,13 @@ int
 cli_call(const struct cli *c, const struct cli_op *op, uint16_t type,
     const struct pwl_wbuf *w, struct pwl_reply *rep)
 {
+	return cli_call_hint(c, op, type, w, rep, NULL);
+}
+
+int
+cli_call_hint(const struct cli *c, const struct cli_op *op, uint16_t type,
+    const struct pwl_wbuf *w, struct pwl_reply *rep, cli_hint_fn own)
+{
 	int r;
 
 	if (w->err != 0) {
@@ -462,7 +495,7 @@ cli_call(const struct cli *c, const struct cli_op *op, uint16_t type,
 			    "root, as you, or as the user 'pwless'");
 		return CLI_EXIT_UNREACHABLE;
 	}
-	return status_exit(op, &rep->msg);
+	return status_exit(op, &rep->msg, own);
 }
 
 /* Global options before the command; returns the index of the command. */

@@ -61,6 +61,10 @@ int	cli_args(const struct cli *, int, char **, struct cli_opt *,
 	    char **pos, int *exitp);
 int	cli_call(const struct cli *, const struct cli_op *, uint16_t type,
 	    const struct pwl_wbuf *, struct pwl_reply *);
+/* What a refusal means for one command; NULL falls back to the usual. */
+typedef const char *(*cli_hint_fn)(uint16_t status);
+int	cli_call_hint(const struct cli *, const struct cli_op *, uint16_t,
+	    const struct pwl_wbuf *, struct pwl_reply *, cli_hint_fn);
 int	cli_check_text(const char *what, const char *, size_t max);
 
 /* cmd_key.c: self-service key commands. */
@@ -69,6 +73,19 @@ int	cmd_key_list(struct cli *, int, char **);
 int	cmd_key_revoke(struct cli *, int, char **);
 int	cmd_key_rotate(struct cli *, int, char **);
 int	cli_print_keys(const struct pwl_msg *, int json, const char *empty);
+/* --OPT DURATION; 1 when s is one (0 only with allow_zero), else says why. */
+int	cli_duration_arg(const char *opt, const char *s, int allow_zero,
+	    uint64_t *);
+/* A comma list of PAM service names; 1 or says why. */
+int	cli_services_arg(const char *);
+/* Writes a key or token and a newline to fd 1, with no stdio copy. */
+int	cli_print_secret(const char *);
+
+/* cmd_token.c: session and API tokens, "pwless login". */
+int	cmd_login(struct cli *, int, char **);
+int	cmd_token_verify(struct cli *, int, char **);
+int	cmd_token_list(struct cli *, int, char **);
+int	cmd_token_revoke(struct cli *, int, char **);
 
 /* cmd_admin.c: admin commands. */
 int	cmd_admin_user_add(struct cli *, int, char **);

@@ -63,6 +63,8 @@ static const struct cfg_key keys[] = {
 	D("tokens", "lifetime", token_lifetime, 10, 7 * DAY),
 	D("tokens", "max_lifetime", token_max_lifetime, 10, 30 * DAY),
 	S("tokens", "verify_group", verify_group),
+	S("tokens", "services", token_services),
+	N("tokens", "max_per_user", token_max_per_user, 1, 64),
 	N("limits", "failures_before_delay", failures_before_delay, 0, 100),
 	N("limits", "max_failures", max_failures, 1, 100),
 	D("limits", "lockout", lockout, 0, 30 * DAY),
@@ -107,6 +109,8 @@ config_defaults(struct config *c)
 	c->code_resend_interval = 60;
 	c->token_lifetime = 900;
 	c->token_max_lifetime = 12 * 3600;
+	pwl_strlcpy(c->token_services, "sudo", sizeof(c->token_services));
+	c->token_max_per_user = 32;
 	c->failures_before_delay = 3;
 	c->max_failures = 10;
 	c->lockout = 900;
@@ -242,6 +246,22 @@ read_line(char *str, int num, void *stream)
 	return r;
 }
 
+/* PAM service names separated by commas or spaces; empty is fine. */
+static int
+service_list_ok(const char *s)
+{
+	size_t n;
+
+	while (*s != '\0') {
+		s += strspn(s, ", ");
+		n = strcspn(s, ", ");
+		if (n > PWL_SERVICE_MAX || !pwl_printable(s, n))
+			return 0;
+		s += n;
+	}
+	return 1;
+}
+
 static void
 check_values(struct parse_state *ps)
 {
@@ -252,6 +272,9 @@ check_values(struct parse_state *ps)
 		perr(ps, "keys", "default_lifetime", "longer than max_lifetime");
 	if (c->token_lifetime > c->token_max_lifetime)
 		perr(ps, "tokens", "lifetime", "longer than max_lifetime");
+	if (!service_list_ok(c->token_services))
+		perr(ps, "tokens", "services", "not a list of PAM service "
+		    "names (at most 64 bytes each, separated by commas)");
 	if (c->socket[0] != '/')
 		perr(ps, "daemon", "socket", "must be an absolute path");
 	if (c->database[0] != '/')

@@ -55,7 +55,9 @@ struct config {
 	/* [tokens] */
 	uint64_t	token_lifetime;
 	uint64_t	token_max_lifetime;
-	char		verify_group[CFG_STR];
+	char		verify_group[CFG_STR];	/* may check others' tokens */
+	char		token_services[CFG_STR]; /* login tokens work for */
+	uint32_t	token_max_per_user;	/* live tokens */
 
 	/* [limits] */
 	uint32_t	failures_before_delay;

@@ -41,6 +41,11 @@ static const struct route {
 	{ PWL_MSG_ADMIN_USER_REMOVE,	ADMIN,	h_admin_user_remove },
 	{ PWL_MSG_ADMIN_KEY_LIST,	ADMIN,	h_admin_key_list },
 	{ PWL_MSG_ADMIN_KEY_REVOKE_ALL,	ADMIN,	h_admin_key_revoke_all },
+	{ PWL_MSG_TOKEN_VERIFY,		AUTH,	h_token_verify },
+	{ PWL_MSG_SESSION_CLOSE,	AUTH,	h_session_close },
+	{ PWL_MSG_TOKEN_ISSUE,		SELF,	h_token_issue },
+	{ PWL_MSG_TOKEN_LIST,		SELF,	h_token_list },
+	{ PWL_MSG_TOKEN_REVOKE,		SELF,	h_token_revoke },
 };
 
 static const struct route *
@@ -82,8 +87,8 @@ req_may_auth(struct req *r, const char *user)
 	return req_caller(r) == 0 && strcmp(r->caller, user) == 0;
 }
 
-static int
-in_group(struct req *r, const char *group)
+int
+req_in_group(struct req *r, const char *group)
 {
 	struct group gr, *res = NULL;
 	char buf[8192];
@@ -107,7 +112,7 @@ in_group(struct req *r, const char *group)
 int
 req_is_admin(struct req *r)
 {
-	return r->uid == 0 || in_group(r, r->d->cfg.admin_group);
+	return r->uid == 0 || req_in_group(r, r->d->cfg.admin_group);
 }
 
 void

@@ -64,12 +64,14 @@ struct auth_in {
 };
 
 /*
- * Decides one key.  Every path computes one hash, so an unknown key id
- * costs what a known one does.  Returns the status and a reason to log.
+ * Decides one key for user.  Every path computes one hash, so an unknown
+ * key id costs what a known one does.  A NULL service skips the scope
+ * check (TOKEN_ISSUE: the token keeps the key's scope).  Returns the
+ * status and a reason to log.
  */
-static uint16_t
-key_verdict(struct req *r, const struct auth_in *in, struct key_row *k,
-    const char **why)
+uint16_t
+key_check(struct req *r, const char *user, const char *service,
+    const char *key, struct key_row *k, const char **why)
 {
 	uint8_t h[HASH_LEN];
 	char id[PWL_ID_LEN + 1];
@@ -77,16 +79,16 @@ key_verdict(struct req *r, const struct auth_in *in, struct key_row *k,
 	int kind, sr, match;
 
 	*why = "bad_format";
-	if (pwl_secret_parse(in->key, &kind, id) != 0 || kind != PWL_KIND_KEY)
+	if (pwl_secret_parse(key, &kind, id) != 0 || kind != PWL_KIND_KEY)
 		id[0] = '\0';
-	key_hash(r, in->key, h);
+	key_hash(r, key, h);
 	sr = id[0] != '\0' ? store_key_get(r->d->st, id, k) : STORE_NOTFOUND;
 	if (sr < 0)
 		return status_from_store(r, sr);
 	match = sr == STORE_OK && sodium_memcmp(h, k->hash, HASH_LEN) == 0;
 	sodium_memzero(h, sizeof(h));
-	if (sr != STORE_OK || strcmp(k->user, in->user) != 0) {
-		sr = store_user_get(r->d->st, in->user, &u);
+	if (sr != STORE_OK || strcmp(k->user, user) != 0) {
+		sr = store_user_get(r->d->st, user, &u);
 		if (sr < 0)
 			return status_from_store(r, sr);
 		*why = sr == STORE_NOTFOUND ? "unknown_user" :
@@ -96,9 +98,21 @@ key_verdict(struct req *r, const struct auth_in *in, struct key_row *k,
 	}
 	*why = !match ? "wrong_secret" : k->revoked ? "revoked" :
 	    k->expires <= r->now ? "expired" :
-	    !service_allowed(k->services, in->service) ? "service_scope" :
+	    service != NULL && !service_allowed(k->services, service) ?
+	    "service_scope" :
 	    k->user_disabled ? "disabled" : NULL;
 	return *why == NULL ? PWL_ST_OK : PWL_ST_DENIED;
+}
+
+/* A session token for this login; failing to make one is only logged. */
+static void
+login_token(struct req *r, const struct auth_in *in,
+    const struct key_row *k, struct pwl_wbuf *w)
+{
+	struct token_grant g = { in->user, k->user_id, in->service, in->rhost,
+	    in->tty, k->services, k->id, k->expires };
+
+	(void)token_for_login(r, &g, w);
 }
 
 uint16_t
@@ -109,7 +123,6 @@ h_auth_key(struct req *r, struct pwl_wbuf *w)
 	const char *why = NULL;
 	uint16_t st = PWL_ST_BAD_REQUEST;
 
-	(void)w;
 	memset(&in, 0, sizeof(in));
 	memset(&k, 0, sizeof(k));
 	if (req_str(r, PWL_T_USER, in.user, sizeof(in.user), 1) != 0 ||
@@ -125,9 +138,11 @@ h_auth_key(struct req *r, struct pwl_wbuf *w)
 		st = PWL_ST_NOT_PERMITTED;
 		goto out;
 	}
-	st = key_verdict(r, &in, &k, &why);
+	st = key_check(r, in.user, in.service, in.key, &k, &why);
 	if (st == PWL_ST_OK && r->now - k.last_used >= TOUCH_INTERVAL)
 		store_key_touch(r->d->st, k.id, r->now, in.service, in.rhost);
+	if (st == PWL_ST_OK && req_wants_token(r))
+		login_token(r, &in, &k, w);
  out:
 	log_event(st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "auth",
 	    "method", "key", "user", in.user, "service", in.service,

@@ -455,6 +455,7 @@ listen_loop(struct daemon *d)
 			on_event(d, &evs[i]);
 		if ((now = now_ms()) >= next_sweep) {
 			sweep(d, now);
+			tokens_sweep(d, (int64_t)time(NULL));
 			next_sweep = now + 1000;
 		}
 	}

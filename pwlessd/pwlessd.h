@@ -48,6 +48,7 @@ struct daemon {
 	int		 maxfd;		/* size of conns */
 	int		 nconns;
 	int		 reserve_fd;	/* spare fd for EMFILE */
+	int64_t		 token_sweep_at; /* tokens.c: next sweep, 0 = now */
 };
 
 /* One request being answered. */
@@ -81,6 +82,7 @@ void	dispatch(struct daemon *, uid_t, gid_t, pid_t, uint16_t type,
 int	req_caller(struct req *);	/* resolves r->caller; 0 or -1 */
 int	req_may_auth(struct req *, const char *user);
 int	req_is_admin(struct req *);
+int	req_in_group(struct req *, const char *group);
 void	req_message(struct req *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	req_str(struct req *, uint16_t tag, char *, size_t, int required);
@@ -94,6 +96,10 @@ int	secret_new(int kind, char out[PWL_KEY_LEN + 1],
 	    char id[PWL_ID_LEN + 1]);
 
 /* keys.c */
+struct key_row;
+/* Checks key for user; a NULL service skips the key's service scope. */
+uint16_t key_check(struct req *, const char *user, const char *service,
+	    const char *key, struct key_row *, const char **why);
 uint16_t h_auth_key(struct req *, struct pwl_wbuf *);
 uint16_t h_key_create(struct req *, struct pwl_wbuf *);
 uint16_t h_key_list(struct req *, struct pwl_wbuf *);
@@ -101,6 +107,36 @@ uint16_t h_key_revoke(struct req *, struct pwl_wbuf *);
 uint16_t h_key_rotate(struct req *, struct pwl_wbuf *);
 uint16_t h_admin_key_list(struct req *, struct pwl_wbuf *);
 uint16_t h_admin_key_revoke_all(struct req *, struct pwl_wbuf *);
+
+/* tokens.c */
+/* Who and what a login token is for; see token_for_login. */
+struct token_grant {
+	const char	*user;
+	int64_t		 user_id;
+	const char	*service;	/* PAM service that logged in */
+	const char	*rhost;		/* "" or NULL when local */
+	const char	*tty;		/* may be NULL */
+	const char	*scope;		/* the key's services, "" = any */
+	int64_t		 key_ref;	/* keys.id of the key, 0 for a code */
+	int64_t		 not_after;	/* the credential's expiry, 0 = none */
+};
+/* 1 when the request carries WANT_TOKEN = 1. */
+int	req_wants_token(struct req *);
+/*
+ * Mints a session token after a successful login and writes TOKEN,
+ * KEY_ID and EXPIRES into w.  Called by h_auth_key (keys.c) and, at the
+ * merge, by h_code_answer (codes.c) with scope "" and key_ref 0.  A
+ * failure is logged and returned; the login itself stands.
+ */
+uint16_t token_for_login(struct req *, const struct token_grant *,
+	    struct pwl_wbuf *);
+uint16_t h_token_verify(struct req *, struct pwl_wbuf *);
+uint16_t h_session_close(struct req *, struct pwl_wbuf *);
+uint16_t h_token_issue(struct req *, struct pwl_wbuf *);
+uint16_t h_token_list(struct req *, struct pwl_wbuf *);
+uint16_t h_token_revoke(struct req *, struct pwl_wbuf *);
+/* Deletes expired tokens; cheap when none is due (listen.c's tick). */
+void	tokens_sweep(struct daemon *, int64_t now);
 
 /* users.c */
 uint16_t h_hello(struct req *, struct pwl_wbuf *);

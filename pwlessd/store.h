@@ -54,8 +54,30 @@ struct key_row {
 	char		last_rhost[PWL_RHOST_MAX + 1];
 };
 
+/* A session or API token (store_tokens.c); revoking one deletes it. */
+struct token_row {
+	int64_t		id;
+	char		token_id[PWL_ID_LEN + 1];
+	int64_t		user_id;
+	char		user[PWL_USER_MAX + 1];
+	int		user_disabled;
+	int64_t		key_ref;	/* keys.id it was made from, 0 = none */
+	int64_t		key_revoked;	/* that key's revoked time, 0 = live */
+	int64_t		key_expires;	/* that key's expiry, 0 = no key */
+	uint8_t		hash[32];
+	int		hash_version;
+	char		kind[16];	/* "session" or "api" */
+	char		services[PWL_STR_MAX + 1];	/* "" = any */
+	char		service[PWL_SERVICE_MAX + 1];	/* issued to */
+	char		rhost[PWL_RHOST_MAX + 1];	/* issued from */
+	char		tty[PWL_TTY_MAX + 1];
+	int64_t		created;
+	int64_t		expires;
+};
+
 typedef int (*store_user_cb)(void *, const struct user_row *);
 typedef int (*store_key_cb)(void *, const struct key_row *);
+typedef int (*store_token_cb)(void *, const struct token_row *);
 
 int	store_open(const char *path, struct store **);
 void	store_close(struct store *);
@@ -89,5 +111,24 @@ int	store_key_rotate(struct store *, const struct key_row *old,
 	    int64_t old_expires, const struct key_row *new_key);
 int	store_key_touch(struct store *, int64_t id, int64_t now,
 	    const char *service, const char *rhost);
+
+/* Tokens: expired rows are deleted by store_token_sweep. */
+int	store_token_get(struct store *, const char *token_id,
+	    struct token_row *);
+int	store_token_insert(struct store *, const struct token_row *);
+/* Live tokens of a user. */
+int	store_token_count(struct store *, int64_t user_id, int64_t now,
+	    uint32_t *);
+int	store_token_list(struct store *, int64_t user_id, int64_t now,
+	    store_token_cb, void *);
+/* Deletes one token of user_id by its public id. */
+int	store_token_revoke(struct store *, int64_t user_id,
+	    const char *token_id);
+/* Deletes one token by row id (session close). */
+int	store_token_delete(struct store *, int64_t id);
+/* Deletes every token that expired at or before now. */
+int	store_token_sweep(struct store *, int64_t now, uint32_t *count);
+/* Earliest expiry among the stored tokens; STORE_NOTFOUND if none. */
+int	store_token_next_expiry(struct store *, int64_t *);
 
 #endif /* PWLESSD_STORE_H */

@@ -43,8 +43,23 @@
  *                  do not tell whether an account exists.
  * CODE_ANSWER      req: USER SERVICE RHOST? CHALLENGE CODE WANT_TOKEN?
  *                  resp: TOKEN? EXPIRES?  (DENIED with ATTEMPTS_LEFT)
- * TOKEN_VERIFY     req: USER? SERVICE? RHOST? TOKEN   resp: USER EXPIRES
- * SESSION_CLOSE    req: TOKEN                  resp: -
+ * TOKEN_VERIFY     req: USER? SERVICE? RHOST? TOKEN
+ *                  resp: USER EXPIRES KEY_ID KIND SERVICES?
+ *                  DENIED for an unknown, revoked or out-of-scope token
+ *                  (another user, a service not in its set, another
+ *                  rhost); EXPIRED past its lifetime.  Callers other than
+ *                  root, trusted_uids and [tokens] verify_group may check
+ *                  only their own tokens (NOT_PERMITTED for a USER that
+ *                  is not theirs, DENIED for another user's token).
+ * SESSION_CLOSE    req: TOKEN                  resp: -  (NOT_FOUND)
+ *                  Revokes a login's token at logout; the caller must be
+ *                  allowed to authenticate the token's user.
+ * TOKEN_ISSUE      req: KEY LIFETIME? SERVICES?
+ *                  resp: TOKEN KEY_ID EXPIRES SERVICES?
+ *                  The key must be the caller's own (DENIED otherwise).
+ * TOKEN_LIST       req: -      resp: ITEM* { KEY_ID KIND CREATED EXPIRES
+ *                  SERVICES? SERVICE? RHOST? TTY? }  (live tokens only)
+ * TOKEN_REVOKE     req: KEY_ID                 resp: -  (NOT_FOUND)
  * KEY_CREATE       req: LABEL? LIFETIME? SERVICES?
  *                  resp: KEY KEY_ID EXPIRES
  * KEY_LIST         req: -      resp: ITEM* { KEY_ID LABEL? STATE CREATED
@@ -174,6 +189,7 @@ enum pwl_tag {
 	PWL_T_FAILURES	= 0x0027, /* u32 */
 	PWL_T_LOCKED_UNTIL = 0x0028, /* u64 unix time */
 	PWL_T_PENDING	= 0x0029, /* str, printable, 254 */
+	PWL_T_KIND	= 0x002a, /* str, printable, 16: session/api token */
 	PWL_T_NEXT	= 0x0040, /* str, printable, 255: cursor of next page */
 };
 
