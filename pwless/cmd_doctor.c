@@ -213,8 +213,9 @@ check_master(struct doctor *d, uid_t uid, const char *owner)
 	}
 	if (check_private(d, "master key", p, &st, uid, owner) == 0) {
 		if (st.st_size != 32)
-			doc_fail(d, p, "restore it from your backup", "the master "
-			    "key holds %lld bytes, not 32", (long long)st.st_size);
+			doc_fail(d, p, "restore it from your backup",
+			    "the master key holds %lld bytes, not 32",
+			    (long long)st.st_size);
 		else
 			doc_ok(p, "master key: mode 0600, owned by %s", owner);
 	}

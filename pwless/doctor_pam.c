@@ -206,7 +206,7 @@ parse_control(const char *c, int act[RV_N])
 			act[i] = def == A_UNSET ? A_BAD : def;
 }
 
-/* --- reading pam.d files --------------------------------------------------- */
+/* --- reading pam.d files ------------------------------------------------- */
 
 static int read_file(struct doctor *, const char *name, const char *type,
     int level, int depth, struct stack *);
@@ -323,7 +323,7 @@ read_file(struct doctor *d, const char *name, const char *type, int level,
 	return 0;
 }
 
-/* --- replaying the stack --------------------------------------------------- */
+/* --- replaying the stack ------------------------------------------------- */
 
 /* What line i returns when pam_pwless returns pw and nobody else knows. */
 static int
@@ -393,7 +393,7 @@ replay(const struct stack *st, int pw)
 	return impression == 1 && status == 1;
 }
 
-/* --- checks ------------------------------------------------------------- */
+/* --- checks -------------------------------------------------------------- */
 
 static void
 where(char *buf, size_t sz, const struct pline *l)
@@ -424,13 +424,13 @@ check_before(struct doctor *d, const struct stack *st, int pi)
 		    "both must pass", l->control, base(l->module), l->file,
 		    l->lineno);
 		if (in_list(password_mods, l->module))
-			doc_fail(d, w, fix, "'auth %s %s' at %s:%d comes first: "
-			    "a password alone logs in and pam_pwless is never "
-			    "asked", l->control, base(l->module), l->file,
-			    l->lineno);
+			doc_fail(d, w, fix, "'auth %s %s' at %s:%d comes "
+			    "first: a password alone logs in and pam_pwless "
+			    "is never asked", l->control, base(l->module),
+			    l->file, l->lineno);
 		else
-			doc_warn(d, w, fix, "'auth %s %s' at %s:%d comes first: "
-			    "when it succeeds, pam_pwless is not asked",
+			doc_warn(d, w, fix, "'auth %s %s' at %s:%d comes "
+			    "first: when it succeeds, pam_pwless is not asked",
 			    l->control, base(l->module), l->file, l->lineno);
 	}
 }
@@ -627,7 +627,8 @@ doc_check_pam(struct doctor *d)
 		const char *e = ents[i]->d_name;
 
 		if (e[0] != '.' && strchr(e, '~') == NULL &&
-		    strstr(e, ".dpkg-") == NULL && names_pwless(d->pam_dir, e)) {
+		    strstr(e, ".dpkg-") == NULL &&
+		    names_pwless(d->pam_dir, e)) {
 			used++;
 			check_service(d, e);
 		} else if (strcmp(e, "sshd") == 0)

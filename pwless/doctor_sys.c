@@ -26,7 +26,7 @@
 
 #define RUN_MS		30000	/* a program doctor runs must finish */
 
-/* --- pwlessd.conf ---------------------------------------------------------- */
+/* --- pwlessd.conf -------------------------------------------------------- */
 
 static int
 on_value(void *user, const char *section, const char *name,
@@ -85,7 +85,7 @@ doc_transport_set(const char *v)
 	return v[0] != '\0' && strcmp(v, "none") != 0;
 }
 
-/* --- running programs ------------------------------------------------------ */
+/* --- running programs ---------------------------------------------------- */
 
 static int64_t
 now_ms(void)
@@ -165,7 +165,7 @@ doc_run(const char *const argv[], char *out, size_t outsz, int *status)
 	return r;
 }
 
-/* --- sshd ------------------------------------------------------------------- */
+/* --- sshd ---------------------------------------------------------------- */
 
 /* The value of a keyword in sshd -T output ("usepam yes"), or "". */
 static const char *
@@ -200,7 +200,8 @@ sshd_rules(struct doctor *d, const char *w, const char *out)
 	k = strcmp(kbd, "yes") == 0;
 	p = strcmp(pw, "yes") == 0;
 	if (strcmp(pam, "yes") != 0)
-		doc_fail(d, w, "set 'UsePAM yes' in sshd_config and reload sshd",
+		doc_fail(d, w, "set 'UsePAM yes' in sshd_config and reload "
+		    "sshd",
 		    "sshd does not use PAM (UsePAM %s): pam_pwless is never "
 		    "asked", pam[0] != '\0' ? pam : "unset");
 	else
@@ -220,13 +221,15 @@ sshd_rules(struct doctor *d, const char *w, const char *out)
 		    "AuthenticationMethods %s needs keyboard-interactive, "
 		    "which is off", am);
 	else if (strcmp(am, "any") == 0 || am[0] == '\0')
-		doc_note(w, "AuthenticationMethods any: an ssh public key alone "
-		    "logs in without pam_pwless; to ask for a pwless key after "
-		    "it: 'AuthenticationMethods publickey,keyboard-interactive'");
+		doc_note(w, "AuthenticationMethods any: an ssh public key "
+		    "alone logs in without pam_pwless; to ask for a pwless "
+		    "key after it: 'AuthenticationMethods "
+		    "publickey,keyboard-interactive'");
 	else if (strstr(am, "keyboard-interactive") == NULL &&
 	    strstr(am, "password") == NULL)
-		doc_warn(d, w, "add keyboard-interactive to AuthenticationMethods",
-		    "AuthenticationMethods %s never runs PAM authentication", am);
+		doc_warn(d, w, "add keyboard-interactive to "
+		    "AuthenticationMethods", "AuthenticationMethods %s never "
+		    "runs PAM authentication", am);
 	else
 		doc_ok(w, "AuthenticationMethods %s", am);
 }
