@@ -147,6 +147,23 @@ def test_make_install_units():
         shutil.rmtree(dest, ignore_errors=True)
 
 
+def test_make_uninstall():
+    """make uninstall takes back every file make install put down"""
+    dest = tempfile.mkdtemp(prefix="pwlt-inst-")
+    try:
+        for target in ("install", "uninstall"):
+            r = subprocess.run(["make", "-C", BUILD, target,
+                                "DESTDIR=" + dest], capture_output=True,
+                               text=True, timeout=300)
+            eq(r.returncode, 0, "make %s: %s" % (target, r.stderr[-2000:]))
+        left = [os.path.join(d, f) for d, _, fs in os.walk(dest) for f in fs]
+        eq(left, [], "files left after make uninstall")
+        check(not any(d.endswith("credentials") for d, _, _ in os.walk(dest)),
+              "credentials directory left")
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
 def test_socket_activation_and_notify():
     """given fd 3 the systemd way, pwlessd serves it, says READY=1 on
     NOTIFY_SOCKET, ignores its own socket setting, and leaves the socket
@@ -254,6 +271,7 @@ if __name__ == "__main__":
         test_units_verify,
         test_units_say_what_design_needs,
         test_make_install_units,
+        test_make_uninstall,
         test_socket_activation_and_notify,
         test_daemonise_with_pidfile,
         test_init_for_service_user,
