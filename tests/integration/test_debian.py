@@ -11,7 +11,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.environ.get("PWL_SRCDIR", "."),
                                 "tests", "helpers"))
-from pwltest import SRC, Skip, check, eq, need_root, run_tests
+from pwltest import SRC, Skip, check, eq, run_tests
 
 BUILD_TIMEOUT = 1200
 PACKAGES = ("libpam-pwless", "pwlessd", "pwless")
@@ -30,7 +30,9 @@ def build():
         return STATE["debs"]
     if "error" in STATE:
         raise AssertionError(STATE["error"])
-    need_root()
+    if os.geteuid() != 0:
+        raise Skip("needs root: builds and unpacks Debian packages "
+                   "(CI runs as root)")
     if os.environ.get("PWL_DEB_BUILD"):
         raise Skip("inside a package build already")
     for tool in ("dpkg-buildpackage", "dh", "fakeroot"):

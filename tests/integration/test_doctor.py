@@ -24,6 +24,9 @@ class Setup:
     all good until a test plants a mistake."""
 
     def __init__(self, conf_extra=""):
+        if os.geteuid() != 0:
+            raise Skip("needs root: pwless doctor is a root tool and "
+                       "expects the daemon's files owned by root")
         self.d = Daemon(conf_extra)
         self.pam = os.path.join(self.d.dir, "pam.d")
         os.makedirs(self.pam)
