@@ -89,6 +89,28 @@ static const struct cli_cmd cmds[] = {
 	    "list the keys of a user", NULL },
 	{ "admin key revoke-all", cmd_admin_key_revoke_all, 1, "USER",
 	    "revoke every key of a user", NULL },
+	{ "doctor", cmd_doctor, 0,
+	    "[--config FILE] [--pam-dir DIR] [--sshd-config FILE] "
+	    "[--pwlessd PATH]",
+	    "check this host's pwless set-up and say how to fix it",
+	    "Checks pwlessd (running, version, config), the master key and\n"
+	    "database permissions, every PAM service that uses pam_pwless,\n"
+	    "and sshd's effective settings (sshd -T).  Run it as root.\n"
+	    "Exit status 0 when nothing failed, 1 when something did.\n"
+	    "  --config FILE      pwlessd.conf (default /etc/pwless/"
+	    "pwlessd.conf)\n"
+	    "  --pam-dir DIR      PAM configuration (default /etc/pam.d)\n"
+	    "  --sshd-config FILE check sshd with this sshd_config\n"
+	    "  --pwlessd PATH     pwlessd binary for --check-config\n" },
+	{ "auth-test", cmd_authtest, 1, "USER [--service S] [--pam-dir DIR]",
+	    "try a PAM service's login on this terminal",
+	    "Runs the auth and account stacks of a PAM service with a real\n"
+	    "conversation on this terminal, as a login would, so a stack\n"
+	    "can be tried without logging out.  Exit status 0 when both\n"
+	    "succeed, 1 when PAM refused.\n"
+	    "  --service S   PAM service (default login)\n"
+	    "  --pam-dir DIR read the service from DIR instead of "
+	    "/etc/pam.d\n" },
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 

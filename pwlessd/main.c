@@ -32,17 +32,23 @@ struct opts {
 	int		 foreground;
 	int		 check;
 	int		 debug;
+	int		 init;		/* --init: create the master key */
+	const char	*init_user;	/* --init=USER: its owner */
 };
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: pwlessd [-c FILE] [-f] [-d] [--check-config]\n"
+	fprintf(f, "usage: pwlessd [-c FILE] [-f] [-d] [--check-config] "
+	    "[--init[=USER]]\n"
 	    "  -c, --config FILE  configuration (default %s)\n"
 	    "  -f, --foreground   stay in the foreground, log to stderr\n"
 	    "  -d, --debug        log each request (secrets redacted)\n"
 	    "      --check-config report every configuration error and "
 	    "exit\n"
+	    "      --init[=USER]  create the master key (owned by USER, "
+	    "else [daemon] user)\n"
+	    "                     if it is missing, check it, and exit\n"
 	    "  -V, --version      print the version\n", CFG_DEFAULT_FILE);
 }
 
@@ -54,6 +60,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "init", optional_argument, NULL, 'I' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -68,6 +75,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'f': o->foreground = 1; break;
 		case 'd': o->debug = 1; break;
 		case 'C': o->check = 1; break;
+		case 'I': o->init = 1; o->init_user = optarg; break;
 		case 'V': printf("%s\n", PWLESSD_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -121,29 +129,66 @@ daemon_reload(struct daemon *d)
 	return n == 0 ? 0 : -1;
 }
 
+/*
+ * The uid pwlessd serves as, which owns the master key: [daemon] user
+ * (or name) when started as root, else the uid it was started as.
+ */
 static int
-drop_privileges(struct daemon *d)
+serve_as(const char *name, uid_t *uid, gid_t *gid)
 {
 	struct passwd *pw;
 
-	if (d->cfg.user[0] == '\0' || geteuid() != 0)
+	*uid = geteuid();
+	*gid = getegid();
+	if (name[0] == '\0' || geteuid() != 0)
 		return 0;
-	if ((pw = getpwnam(d->cfg.user)) == NULL) {
+	if ((pw = getpwnam(name)) == NULL) {
 		log_msg(LOG_ERR, "[daemon] user: no such user '%s'; create it "
-		    "(useradd --system %s) or remove the setting", d->cfg.user,
-		    d->cfg.user);
+		    "(useradd --system --user-group --home-dir /var/lib/pwless "
+		    "--shell /usr/sbin/nologin %s) or remove the setting",
+		    name, name);
 		return -1;
 	}
-	if (store_chown(d->st, pw->pw_uid, pw->pw_gid) != 0 ||
-	    initgroups(pw->pw_name, pw->pw_gid) != 0 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0 ||
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+static int
+drop_privileges(struct daemon *d, uid_t uid, gid_t gid)
+{
+	if (d->cfg.user[0] == '\0' || geteuid() != 0)
+		return 0;
+	if (store_chown(d->st, uid, gid) != 0 ||
+	    initgroups(d->cfg.user, gid) != 0 ||
+	    setresgid(gid, gid, gid) != 0 ||
+	    setresuid(uid, uid, uid) != 0 ||
 	    setuid(0) == 0) {
 		log_msg(LOG_ERR, "cannot drop privileges to %s: %s",
 		    d->cfg.user, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/* --init: makes sure the master key exists with the right owner. */
+static int
+init_master(struct daemon *d, const struct opts *o)
+{
+	uint8_t master[MASTER_KEY_LEN];
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	if (serve_as(o->init_user != NULL ? o->init_user : d->cfg.user,
+	    &uid, &gid) != 0)
+		return 1;
+	r = secret_master(d->cfg.master_key, uid, gid, master);
+	sodium_memzero(master, sizeof(master));
+	if (r == 0)
+		printf("%s: master key OK (mode 0600, uid %u)\n",
+		    d->cfg.master_key, (unsigned)uid);
+	return r == 0 ? 0 : 1;
 }
 
 /*
@@ -260,22 +305,26 @@ harden_process(void)
 static int
 start(struct daemon *d, const struct opts *o, int *ready_fd)
 {
+	uid_t uid;
+	gid_t gid;
+
 	if (!o->foreground && daemonize(ready_fd) != 0)
 		return -1;
-	if (secret_init(&d->sec, d->cfg.master_key) != 0)
+	if (serve_as(d->cfg.user, &uid, &gid) != 0 ||
+	    secret_init(&d->sec, d->cfg.master_key, uid, gid) != 0)
 		return -1;
 	if (store_open(d->cfg.database, &d->st) != 0) {
 		log_msg(LOG_ERR, "cannot use database %s; see the message "
 		    "above", d->cfg.database);
 		return -1;
 	}
-	if (listen_open(d) != 0 || drop_privileges(d) != 0)
+	if (listen_open(d) != 0)
 		return -1;
 	if (!o->foreground && d->cfg.pidfile[0] == '\0')
 		snprintf(d->cfg.pidfile, sizeof(d->cfg.pidfile),
 		    "/run/pwless/pwlessd.pid");
 	write_pidfile(d->cfg.pidfile);
-	return 0;
+	return drop_privileges(d, uid, gid);
 }
 
 int
@@ -297,6 +346,8 @@ main(int argc, char **argv)
 		log_msg(LOG_ERR, "libsodium failed to initialise");
 		return 1;
 	}
+	if (o.init)
+		return init_master(&d, &o);
 	if (start(&d, &o, &ready_fd) != 0)
 		goto out;
 	log_msg(LOG_INFO, "%s listening on %s, database %s", PWLESSD_VERSION,

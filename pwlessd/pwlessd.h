@@ -88,7 +88,10 @@ void	req_message(struct req *, const char *, ...)
 int	req_str(struct req *, uint16_t tag, char *, size_t, int required);
 
 /* secret.c */
-int	secret_init(struct secrets *, const char *path);
+int	secret_init(struct secrets *, const char *path, uid_t owner,
+	    gid_t group);
+int	secret_master(const char *path, uid_t owner, gid_t group,
+	    uint8_t master[MASTER_KEY_LEN]);
 void	secret_hash(const uint8_t subkey[SUBKEY_LEN], const void *, size_t,
 	    uint8_t out[HASH_LEN]);
 void	secret_random_b62(char *, size_t);

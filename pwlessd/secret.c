@@ -23,7 +23,8 @@
 #define KDF_CTX		"pwless__"	/* crypto_kdf_CONTEXTBYTES = 8 */
 
 static int
-write_new_master(const char *path, uint8_t key[MASTER_KEY_LEN])
+write_new_master(const char *path, uid_t owner, gid_t group,
+    uint8_t key[MASTER_KEY_LEN])
 {
 	char dir[PATH_MAX];
 	int fd, dfd, r = -1;
@@ -35,12 +36,13 @@ write_new_master(const char *path, uint8_t key[MASTER_KEY_LEN])
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd < 0) {
-		log_msg(LOG_ERR, "cannot create master key %s: %s; check "
-		    "that its directory is writable by pwlessd's user", path,
-		    strerror(errno));
+		log_msg(LOG_ERR, "cannot create master key %s: %s; run "
+		    "'pwlessd --init' as root to create it (see pwlessd(8))",
+		    path, strerror(errno));
 		return -1;
 	}
 	if (write(fd, key, MASTER_KEY_LEN) != MASTER_KEY_LEN ||
+	    (owner != geteuid() && fchown(fd, owner, group) != 0) ||
 	    fsync(fd) != 0) {
 		log_msg(LOG_ERR, "cannot write master key %s: %s", path,
 		    strerror(errno));
@@ -53,8 +55,9 @@ write_new_master(const char *path, uint8_t key[MASTER_KEY_LEN])
 		fsync(dfd);
 		close(dfd);
 	}
-	log_msg(LOG_NOTICE, "created master key %s (mode 0600); keep it out "
-	    "of backups that hold the database", path);
+	log_msg(LOG_NOTICE, "created master key %s (mode 0600, uid %u); keep "
+	    "it out of backups that hold the database", path,
+	    (unsigned)owner);
 	r = 0;
  out:
 	close(fd);
@@ -62,7 +65,8 @@ write_new_master(const char *path, uint8_t key[MASTER_KEY_LEN])
 }
 
 static int
-read_master(int fd, const char *path, uint8_t key[MASTER_KEY_LEN])
+read_master(int fd, const char *path, uid_t owner,
+    uint8_t key[MASTER_KEY_LEN])
 {
 	struct stat st;
 	ssize_t n;
@@ -77,10 +81,10 @@ read_master(int fd, const char *path, uint8_t key[MASTER_KEY_LEN])
 		    (unsigned)(st.st_mode & 07777), path);
 		return -1;
 	}
-	if (st.st_uid != geteuid()) {
+	if (st.st_uid != owner) {
 		log_msg(LOG_ERR, "master key %s is owned by uid %u, not by "
 		    "pwlessd's uid %u: chown it", path, (unsigned)st.st_uid,
-		    (unsigned)geteuid());
+		    (unsigned)owner);
 		return -1;
 	}
 	n = read(fd, key, MASTER_KEY_LEN);
@@ -93,28 +97,39 @@ read_master(int fd, const char *path, uint8_t key[MASTER_KEY_LEN])
 	return 0;
 }
 
+/*
+ * Reads the master key into master, creating it when it does not exist.
+ * It must be a 0600 file owned by owner, the uid pwlessd runs as (a root
+ * start reads it before dropping to [daemon] user).
+ */
 int
-secret_init(struct secrets *s, const char *path)
+secret_master(const char *path, uid_t owner, gid_t group,
+    uint8_t master[MASTER_KEY_LEN])
 {
-	uint8_t master[MASTER_KEY_LEN];
-	int fd, r = -1;
+	int fd, r;
 
-	memset(s, 0, sizeof(*s));
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		if (write_new_master(path, master) != 0)
-			goto out;
-	} else if (fd < 0) {
+	if (fd < 0 && errno == ENOENT)
+		return write_new_master(path, owner, group, master);
+	if (fd < 0) {
 		log_msg(LOG_ERR, "cannot open master key %s: %s", path,
 		    strerror(errno));
-		goto out;
-	} else {
-		r = read_master(fd, path, master);
-		close(fd);
-		if (r != 0)
-			goto out;
-		r = -1;
+		return -1;
 	}
+	r = read_master(fd, path, owner, master);
+	close(fd);
+	return r;
+}
+
+int
+secret_init(struct secrets *s, const char *path, uid_t owner, gid_t group)
+{
+	uint8_t master[MASTER_KEY_LEN];
+	int r = -1;
+
+	memset(s, 0, sizeof(*s));
+	if (secret_master(path, owner, group, master) != 0)
+		goto out;
 	crypto_kdf_derive_from_key(s->keys, sizeof(s->keys), 1, KDF_CTX,
 	    master);
 	crypto_kdf_derive_from_key(s->tokens, sizeof(s->tokens), 2, KDF_CTX,
