@@ -41,6 +41,9 @@ static const struct route {
 	{ PWL_MSG_ADMIN_USER_REMOVE,	ADMIN,	h_admin_user_remove },
 	{ PWL_MSG_ADMIN_KEY_LIST,	ADMIN,	h_admin_key_list },
 	{ PWL_MSG_ADMIN_KEY_REVOKE_ALL,	ADMIN,	h_admin_key_revoke_all },
+	{ PWL_MSG_CODE_START,		AUTH,	h_code_start },
+	{ PWL_MSG_CODE_ANSWER,		AUTH,	h_code_answer },
+	{ PWL_MSG_ADMIN_UNLOCK,		ADMIN,	h_admin_unlock },
 };
 
 static const struct route *

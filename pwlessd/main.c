@@ -114,6 +114,7 @@ daemon_reload(struct daemon *d)
 		    sizeof(nc->master_key));
 		memcpy(nc->user, d->cfg.user, sizeof(nc->user));
 		d->cfg = *nc;
+		outbox_reload(d);
 		log_msg(LOG_INFO, "reloaded %s", d->cfg_path);
 	}
 	free(errs);
@@ -269,7 +270,8 @@ start(struct daemon *d, const struct opts *o, int *ready_fd)
 		    "above", d->cfg.database);
 		return -1;
 	}
-	if (listen_open(d) != 0 || drop_privileges(d) != 0)
+	if (outbox_init(d) != 0 || listen_open(d) != 0 ||
+	    drop_privileges(d) != 0)
 		return -1;
 	if (!o->foreground && d->cfg.pidfile[0] == '\0')
 		snprintf(d->cfg.pidfile, sizeof(d->cfg.pidfile),
@@ -289,6 +291,7 @@ main(int argc, char **argv)
 	d.listen_fd = d.epfd = d.sigfd = d.reserve_fd = -1;
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
+	d.foreground = o.foreground;
 	if (load_config(&d, &o) != 0)
 		return 1;
 	harden_process();
@@ -311,6 +314,7 @@ main(int argc, char **argv)
 	notify_ready();
 	r = listen_loop(&d) == 0 ? 0 : 1;
  out:
+	outbox_stop(&d);
 	listen_close(&d);
 	store_close(d.st);
 	if (d.cfg.pidfile[0] != '\0' && r == 0)

@@ -51,6 +51,7 @@ const char store_schema_core[] =
 /* Schema steps; schema[i] takes user_version i to i + 1. */
 static const char *const migrations[] = {
 	store_schema_core,	/* users, keys */
+	store_schema_codes,	/* challenges, outbox, sends, unknown_names */
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -40,5 +40,6 @@ void	store_rollback(struct store *);
 
 /* Schema steps, one per feature file, applied in order (store.c). */
 extern const char store_schema_core[];
+extern const char store_schema_codes[];	/* store_codes.c */
 
 #endif /* PWLESSD_STORE_INT_H */
