@@ -341,8 +341,8 @@ wrong(struct req *r, struct answer *a, int found)
 		x = limits_fail(r, &a->b);
 	if (x != STORE_OK)
 		return status_from_store(r, x);
-	r->attempts_left = found && a->c.attempts < max ?
-	    (int32_t)(max - a->c.attempts) : 0;
+	r->attempts_left = found && strcmp(a->c.state, "pending") == 0 &&
+	    a->c.attempts < max ? (int32_t)(max - a->c.attempts) : 0;
 	return PWL_ST_DENIED;
 }
 

@@ -67,7 +67,7 @@ struct config {
 	uint32_t	max_failures;
 	uint64_t	lockout;
 	uint32_t	sends_per_hour;		/* per user */
-	uint32_t	sends_per_destination;	/* per address or number, hour */
+	uint32_t	sends_per_destination;	/* per address, hour */
 
 	/* [email] */
 	int		email_transport;

@@ -238,7 +238,7 @@ read_link(struct sender *s)
 			return;
 		}
 		if (parse_send(buf, (size_t)n, &m) != 0) {
-			log_msg(LOG_ERR, "sender: malformed frame from pwlessd");
+			log_msg(LOG_ERR, "sender: bad frame from pwlessd");
 			s->eof = 1;
 		} else
 			start(s, &m);
@@ -307,8 +307,9 @@ main(int argc, char **argv)
 		case 'f': fg = 1; break;
 		case 'd': dbg = 1; break;
 		default:
-			fprintf(stderr, "usage: pwlessd-sender -c FILE [-m] [-f] "
-			    "[-d] (started by pwlessd, fd 3 its socketpair)\n");
+			fprintf(stderr, "usage: pwlessd-sender -c FILE [-m] "
+			    "[-f] [-d] (started by pwlessd, fd 3 its "
+			    "socketpair)\n");
 			return 2;
 		}
 	}

@@ -42,7 +42,7 @@ struct job {
 	char			*data;		/* mail to upload, HTTP body */
 	size_t			 len;
 	size_t			 off;
-	char			 resp[2048];	/* HTTP reply, for success_match */
+	char			 resp[2048];	/* HTTP reply body */
 	size_t			 resplen;
 	char			 secret[512];	/* password or user:secret */
 	char			 errbuf[CURL_ERROR_SIZE];
