@@ -33,7 +33,7 @@ codefmt_mask_phone(const char *phone, char *out, size_t sz)
 {
 	size_t n = strlen(phone), i, o = 0;
 
-	if (n < 6 || sz < n + 1) {
+	if (n < 8 || sz < n + 1) {
 		snprintf(out, sz, "***");
 		return;
 	}
