@@ -12,14 +12,13 @@ tests that need another caller uid:
 
 import os
 import queue
-import struct
 import subprocess
 import sys
 import threading
 import time
 
 from pwltest import (BUILD, PAMDRIVE, PWLESSD, Daemon, PamResult, Wire,
-                     as_user, frame, parse_tlvs, tlv)
+                     as_user, frame, tlv)
 
 SENDER = os.path.join(BUILD, "pwlessd", "pwlessd-sender")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,7 +53,8 @@ class CodeDaemon(Daemon):
                      (sms.sid, sms.url(), auth))
         conf += "[limits]\n" + (limits or "sends_per_hour = 100\n")
         conf += "[codes]\nresend_interval = 0s\n"
-        self.write_conf(conf + extra)
+        self.extra = conf + extra
+        self.write_conf(self.extra)
 
     def start(self, wait=True):
         logf = open(self.log, "a")

@@ -396,6 +396,41 @@ def test_unknown_names_rate_limited_alike():
         e.close()
 
 
+def test_no_secret_in_logs():
+    """no code, key or message body in any log line, even with -d"""
+    e = Env()
+    try:
+        e.d.enrol(DAVE, "--phone", DAVE_PHONE)
+        key = e.d.new_key(CAROL)
+        svc = e.service()
+        eq(pam(svc, CAROL, [key]).results.get("auth"), "PAM_SUCCESS", "key")
+        pam(svc, CAROL, [compose_key("l", key_id(key), "C" * 32)])
+        s = PamSession(svc, CAROL, repeat=2)
+        ask_code(s)
+        code = e.mail_code()
+        s.say(wrong_code(code))
+        s.expect("PROMPT_ECHO_OFF")
+        s.say(code)
+        eq(s.finish().results.get("auth"), "PAM_SUCCESS", "code")
+        e.sms.fail(1, 400)		# a failed delivery logs its reason
+        eq(code_start(e.d, DAVE, channel="sms")[0], "OK", "sms")
+        time.sleep(1)
+        eq(code_start(e.d, DAVE, service="sudo", channel="sms")[0], "OK",
+           "sms 2")
+        sms = e.sms.wait(1)
+        log = e.d.logtext()
+        check("event=delivery" in log and "result=dead" in log and
+              "redacted" in log, "log too quiet to prove anything")
+        body = e.mail.wait(1).text
+        secrets = [key, key.split("_")[2], code, sms["Body"]] + [
+            l.strip() for l in body.splitlines() if len(l.strip()) > 8]
+        secrets += [l for l in sms["Body"].split(".") if len(l) > 8]
+        for sec in secrets:
+            check(sec not in log, "in the log: %r" % sec)
+    finally:
+        e.close()
+
+
 if __name__ == "__main__":
     run_tests([
         test_email_login,
@@ -411,4 +446,5 @@ if __name__ == "__main__":
         test_resend_interval_and_sms_limits,
         test_unknown_and_contactless_look_alike,
         test_unknown_names_rate_limited_alike,
+        test_no_secret_in_logs,
     ])

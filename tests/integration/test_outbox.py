@@ -240,8 +240,7 @@ def test_file_transport():
     d = CodeDaemon(None)
     spool = os.path.join(d.dir, "spool")
     os.mkdir(spool, 0o700)
-    d.write_conf(open(d.conf).read().split("[email]")[0] +
-                 "[email]\ntransport = file\nspool = %s\n"
+    d.write_conf(d.extra + "[email]\ntransport = file\nspool = %s\n"
                  "from = pwless@example.org\n"
                  "[sms]\ntransport = file\nspool = %s\n" % (spool, spool))
     d.start()
@@ -330,6 +329,48 @@ def test_check_config():
         d.cleanup()
 
 
+def test_example_config():
+    """data/pwlessd.conf and each set-up it shows pass --check-config"""
+    src = os.path.join(os.environ.get("PWL_SRCDIR", "."), "data",
+                       "pwlessd.conf")
+    text = open(src).read()
+    blocks = re.findall(r"((?:^#\t.*\n)+)", text, re.M)
+    check(len(blocks) >= 4, "set-up examples missing")
+    need_root()
+    d = CodeDaemon(None)
+    try:
+        for conf in [text] + [re.sub(r"^#\t", "", b, flags=re.M)
+                              for b in blocks]:
+            with open(d.conf, "w") as f:
+                f.write(conf)
+            r = subprocess.run([PWLESSD, "--check-config", "-c", d.conf],
+                               capture_output=True, text=True)
+            eq(r.returncode, 0, "%s\n%s" % (conf, r.stderr))
+    finally:
+        d.cleanup()
+
+
+def test_reload_restarts_sender():
+    """SIGHUP with a new transport: the next code goes the new way"""
+    need_root()
+    mail = MailSink().start()
+    d = CodeDaemon(None).start()
+    try:
+        d.enrol(CAROL, "--email", CAROL_MAIL)
+        eq(code_start(d, CAROL)[0], "OK", "decoy while transport none")
+        d.write_conf(d.extra + "[email]\ntransport = smtp\nurl = %s\n"
+                     "from = pwless@example.org\nstarttls = no\n" %
+                     mail.url())
+        d.proc.send_signal(1)
+        wait_log(d, "started sender")
+        eq(code_start(d, CAROL, service="sudo")[0], "OK", "after reload")
+        check(mail.wait(1).code(), "no code after reload")
+        eq(mail.count(), 1, "the decoy was sent")
+    finally:
+        d.cleanup()
+        mail.stop()
+
+
 if __name__ == "__main__":
     run_tests([
         test_smtp_down_then_back,
@@ -341,4 +382,6 @@ if __name__ == "__main__":
         test_file_transport,
         test_never_blocks_on_network,
         test_check_config,
+        test_example_config,
+        test_reload_restarts_sender,
     ])
