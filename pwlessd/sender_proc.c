@@ -130,7 +130,7 @@ reap(struct outbox *ob)
 	ob->reap = -1;
 }
 
-/* Closes our end; the child is told to go and waited for later. */
+/* Closes our end (EOF ends the child) and maybe signals it; reaped later. */
 static void
 detach(struct daemon *d, int sig)
 {
@@ -253,7 +253,7 @@ sender_check(struct daemon *d, int64_t now)
 	if (ob->fd >= 0 && hung(d, now))
 		lost(d, "stopped answering", SIGKILL);
 	if (ob->fd >= 0 && ob->stale && ob->nfl == 0)
-		detach(d, SIGTERM);	/* reload: the next one reads it */
+		detach(d, 0);	/* reload: EOF ends it, the next one reads it */
 	if (ob->fd >= 0 || ob->reap >= 0 || !need_sender(&d->cfg) ||
 	    now < ob->respawn_at || d->epfd < 0)
 		return;
@@ -264,14 +264,25 @@ sender_check(struct daemon *d, int64_t now)
 	}
 }
 
-/* At shutdown: the child gets SIGTERM and, when wait is set, a wait. */
+/*
+ * At shutdown: closing our end tells the child to stop (EOF); if it has
+ * not gone within two seconds it is killed.
+ */
 void
 sender_stop(struct daemon *d, int wait)
 {
 	struct outbox *ob = d->outbox;
+	int i;
 
-	detach(d, SIGTERM);
+	detach(d, 0);
+	for (i = 0; wait && ob->reap > 0 && i < 200; i++) {
+		if (waitpid(ob->reap, NULL, WNOHANG) == ob->reap)
+			ob->reap = -1;
+		else
+			usleep(10000);
+	}
 	if (wait && ob->reap > 0) {
+		kill(ob->reap, SIGKILL);
 		waitpid(ob->reap, NULL, 0);
 		ob->reap = -1;
 	}
