@@ -10,6 +10,7 @@ which a client crash leaves a delivered message unconfirmed.
 import asyncio
 import email
 import email.policy
+import logging
 import re
 import socket
 import threading
@@ -18,6 +19,7 @@ import time
 from aiosmtpd.controller import Controller
 
 CODE_RE = re.compile(r"^\s+(\d{6,10})\s*$", re.M)
+logging.getLogger("mail.log").setLevel(logging.CRITICAL)  # aiosmtpd chatter
 
 
 def free_port():

@@ -13,7 +13,7 @@ from pwltest import (check, compose_key, eq, key_id, need_root, pam,
                      run_tests)
 from codetest import (T_ATTEMPTS_LEFT, T_CHALLENGE, T_CODE_LEN, T_MASKED,
                       T_MESSAGE, T_RETRY_AFTER, T_TTL, CodeDaemon,
-                      PamSession, answer_as, ask_code, code_answer,
+                      PamSession, answer_as, ask_code, call, code_answer,
                       code_start, tnum, tstr)
 from mailsink import MailSink
 from smsgw import SmsGateway
@@ -396,6 +396,34 @@ def test_unknown_names_rate_limited_alike():
         e.close()
 
 
+def test_contacts_validated():
+    """admin contacts: stored when valid, refused by CLI and daemon if not"""
+    e = Env()
+    try:
+        e.d.enrol(DAVE, "--email", "dave@example.org", "--phone",
+                  DAVE_PHONE)
+        info = show(e.d, DAVE)
+        eq((info.get("email"), info.get("phone")),
+           ("dave@example.org", DAVE_PHONE), "stored")
+        for bad in ("a b@example.org", "<a@example.org>", "a@exa\rmple.org",
+                    "a@example.org\nBcc: x@y.z", "a@b>c.org", "nobody"):
+            r = e.d.cli("admin", "user", "set-email", DAVE, bad)
+            check(r.returncode in (1, 2), "email %r accepted" % bad)
+        for bad in ("0791234567", "+0791234567", "+41 79 123 45 67",
+                    "+4179123456789012", "+41abc"):
+            r = e.d.cli("admin", "user", "set-phone", DAVE, bad)
+            check(r.returncode in (1, 2), "phone %r accepted" % bad)
+        for tag, bad in ((0x8015, "a<b@example.org"),
+                         (0x8015, "a b@example.org"),
+                         (0x8016, "0791234567")):
+            st, _ = call(e.d.sock, 0x0f04, [(0x8001, DAVE), (tag, bad)])
+            eq(st, "BAD_REQUEST", "daemon took %r" % bad)
+        eq((show(e.d, DAVE).get("email"), show(e.d, DAVE).get("phone")),
+           ("dave@example.org", DAVE_PHONE), "unchanged")
+    finally:
+        e.close()
+
+
 def test_no_secret_in_logs():
     """no code, key or message body in any log line, even with -d"""
     e = Env()
@@ -446,5 +474,6 @@ if __name__ == "__main__":
         test_resend_interval_and_sms_limits,
         test_unknown_and_contactless_look_alike,
         test_unknown_names_rate_limited_alike,
+        test_contacts_validated,
         test_no_secret_in_logs,
     ])
