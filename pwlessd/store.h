@@ -125,10 +125,6 @@ struct outbox_row {
 	int64_t		next_try;
 };
 
-struct outbox_counts {
-	uint32_t	queued, sent, dead, dropped;
-};
-
 /* One send (or decoy send) for the limits. */
 struct send_row {
 	const char	*user;
@@ -179,7 +175,6 @@ int	store_outbox_drop_challenge(struct store *, int64_t challenge,
 	    int64_t now, uint32_t *);
 int	store_outbox_expire(struct store *, int64_t now, uint32_t *);
 int	store_outbox_prune(struct store *, int64_t before);
-int	store_outbox_counts(struct store *, struct outbox_counts *);
 void	store_checkpoint(struct store *);
 
 int	store_send_add(struct store *, const struct send_row *);

@@ -42,9 +42,6 @@ static const char Q_OUT_EXPIRE[] =
 static const char Q_OUT_PRUNE[] =
     "DELETE FROM outbox WHERE state != 'queued' AND done < ?";
 
-static const char Q_OUT_COUNT[] =
-    "SELECT state, count(*) FROM outbox GROUP BY state";
-
 static const char Q_CHECKPOINT[] = "PRAGMA wal_checkpoint(TRUNCATE)";
 
 int
@@ -200,36 +197,6 @@ store_outbox_prune(struct store *s, int64_t before)
 		return STORE_ERR;
 	sqlite3_bind_int64(q, 1, before);
 	return changes_of(s, q, &n);
-}
-
-/* Counts rows by state: queued, sent, dead, dropped. */
-int
-store_outbox_counts(struct store *s, struct outbox_counts *c)
-{
-	sqlite3_stmt *q = store_q(s, Q_OUT_COUNT);
-	char state[16];
-	uint32_t n;
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	if (q == NULL)
-		return STORE_ERR;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		store_col_text(q, 0, state, sizeof(state));
-		n = (uint32_t)sqlite3_column_int64(q, 1);
-		if (strcmp(state, "queued") == 0)
-			c->queued = n;
-		else if (strcmp(state, "sent") == 0)
-			c->sent = n;
-		else if (strcmp(state, "dead") == 0)
-			c->dead = n;
-		else if (strcmp(state, "dropped") == 0)
-			c->dropped = n;
-	}
-	if (rc != SQLITE_DONE)
-		return store_step_done(s, q, rc);
-	sqlite3_reset(q);
-	return STORE_OK;
 }
 
 /*
