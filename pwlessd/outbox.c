@@ -105,7 +105,11 @@ outbox_init(struct daemon *d)
 	    d->cfg.sms_transport == TR_NONE)
 		log_msg(LOG_INFO, "[email] and [sms] transport are none: "
 		    "one-time codes are answered but never sent");
-	else if (d->cfg.sms_transport != TR_NONE &&
+	else if (access(d->cfg.sender, X_OK) != 0)
+		log_msg(LOG_ERR, "[outbox] sender %s: %s; codes will be queued "
+		    "but not sent until it is installed there", d->cfg.sender,
+		    strerror(errno));
+	if (d->cfg.sms_transport != TR_NONE &&
 	    d->cfg.sms_allowed_prefixes[0] == '\0')
 		log_msg(LOG_WARNING, "[sms] allowed_prefixes is empty: SMS "
 		    "may go to any country; list yours (e.g. +41, +49)");
