@@ -108,6 +108,33 @@ def test_sms_login():
         e.close()
 
 
+def test_channel_chosen_by_user():
+    """'sms' or 'email' at the prompt, or channel=ask, pick the channel"""
+    e = Env()
+    try:
+        e.d.cli_ok("admin", "user", "set-phone", CAROL, DAVE_PHONE)
+        s = PamSession(e.service(), CAROL)
+        s.expect("PROMPT_ECHO_OFF")
+        s.say("sms")
+        check("phone" in s.expect("TEXT_INFO"), "info")
+        s.expect("PROMPT_ECHO_OFF One-time code")
+        msg = e.sms.wait(1, DAVE_PHONE)
+        s.say(msg["Body"][:8])
+        eq(s.finish().results.get("auth"), "PAM_SUCCESS", "sms word")
+        s = PamSession(e.service("channel=ask"), CAROL)
+        s.expect("PROMPT_ECHO_OFF")
+        s.say("")
+        s.expect("PROMPT_ECHO_ON Send the code by email or sms?")
+        s.say("email")
+        s.expect("PROMPT_ECHO_OFF One-time code")
+        s.say(e.mail_code())
+        eq(s.finish().results.get("auth"), "PAM_SUCCESS", "channel=ask")
+        eq(e.sms.count(), 1, "sms count")
+        e.secrets.append(msg["Body"])
+    finally:
+        e.close()
+
+
 def test_wrong_code_burns():
     """max_attempts wrong answers burn the code: the right one then fails"""
     e = Env(extra="[codes]\nmax_attempts = 3\n")
@@ -463,6 +490,7 @@ if __name__ == "__main__":
     run_tests([
         test_email_login,
         test_sms_login,
+        test_channel_chosen_by_user,
         test_wrong_code_burns,
         test_expired_code,
         test_used_code_replay,
