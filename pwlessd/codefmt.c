@@ -12,18 +12,39 @@
 #include "codefmt.h"
 #include "util.h"
 
+/* The first character of s (a whole UTF-8 sequence), or "*". */
+static void
+first_char(const char *s, char out[5])
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 :
+	    (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			n = 0;
+	if (n == 0 || p[0] < 0x21)
+		n = 0;
+	memcpy(out, n > 0 ? s : "*", n > 0 ? n : 1);
+	out[n > 0 ? n : 1] = '\0';
+}
+
 /* "jane@example.com" -> "j***@e***.com"; a bad address gives "***". */
 void
 codefmt_mask_email(const char *addr, char *out, size_t sz)
 {
 	const char *at = strchr(addr, '@'), *dot;
+	char a[5], b[5];
 
 	if (at == NULL || at == addr || at[1] == '\0') {
 		snprintf(out, sz, "***");
 		return;
 	}
+	first_char(addr, a);
+	first_char(at + 1, b);
 	dot = strrchr(at + 1, '.');
-	snprintf(out, sz, "%c***@%c***%s", addr[0], at[1],
+	snprintf(out, sz, "%s***@%s***%s", a, b,
 	    dot != NULL && dot > at + 1 ? dot : "");
 }
 

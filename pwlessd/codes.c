@@ -81,7 +81,7 @@ decoy_mask(struct req *r, struct start *s)
 		    (unsigned)(h[0] % 100), (unsigned)(h[1] % 10));
 		codefmt_mask_phone(phone, s->masked, sizeof(s->masked));
 	} else {
-		snprintf(addr, sizeof(addr), "%c@%s", s->want.user[0],
+		snprintf(addr, sizeof(addr), "%.4s@%s", s->want.user,
 		    at != NULL && at[1] != '\0' ? at + 1 : "mail.invalid");
 		codefmt_mask_email(addr, s->masked, sizeof(s->masked));
 	}

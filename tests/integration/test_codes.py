@@ -381,6 +381,9 @@ def test_unknown_and_contactless_look_alike():
             eq(tnum(t, T_CODE_LEN), 8, "code_len for " + user)
             m = tstr(t, T_MASKED)
             check(m[1:5] == "***@" and "***." in m, "mask %r" % m)
+        st, t = code_start(e.d, "\u00e9lise-nobody")
+        eq((st, tstr(t, T_MASKED)), ("OK", "\u00e9***@e***.org"),
+           "decoy mask of a non-ASCII name")
         shape = [l.split(" sent to ")[0] for l in seen[CAROL][0]]
         for user in (ERIN, FRANK, NOSUCH):
             eq([l.split(" sent to ")[0] for l in seen[user][0]], shape,

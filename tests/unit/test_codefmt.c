@@ -30,6 +30,9 @@ mask_email(void **state)
 		{ "x@localhost", "x***@l***" },
 		{ "@example.com", "***" },
 		{ "jane@", "***" },
+		{ "\xc3\xa9lise@\xc3\xa9cole.fr", "\xc3\xa9***@\xc3\xa9***.fr" },
+		{ "\xe2\x82\xacx@e.org", "\xe2\x82\xac***@e***.org" },
+		{ "\xc3x@e.org", "****@e***.org" },
 		{ "nobody", "***" },
 	};
 	char out[64];
