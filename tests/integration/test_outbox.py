@@ -329,6 +329,30 @@ def test_check_config():
         d.cleanup()
 
 
+def test_mail_headers_utf8():
+    """non-ASCII subject, sender name and body arrive intact (RFC 2047)"""
+    need_root()
+    mail = MailSink().start()
+    d = setup(mail, extra="[email]\nsubject = Ihr Zugangscode f\u00fcr "
+              "{host} \u2014 g\u00fcltig {minutes} Minuten, bitte "
+              "sofort verwenden\nfrom_name = Anmeldung \"Haupt\"\n")
+    try:
+        st, _ = code_start(d, CAROL, service="s\u00fcdo")
+        eq(st, "OK", "start")
+        m = mail.wait(1)
+        check(m.header("Subject").startswith("Ihr Zugangscode f\u00fcr "),
+              m.header("Subject"))
+        check(m.header("Subject").endswith("sofort verwenden"),
+              m.header("Subject"))
+        check("Anmeldung" in m.header("From"), m.header("From"))
+        check("s\u00fcdo" in m.text and m.code(), m.text)
+        raw = m.raw.decode("ascii")		# 7-bit on the wire
+        check(all(len(l) <= 998 for l in raw.split("\r\n")), "long line")
+    finally:
+        d.cleanup()
+        mail.stop()
+
+
 def test_example_config():
     """data/pwlessd.conf and each set-up it shows pass --check-config"""
     src = os.path.join(os.environ.get("PWL_SRCDIR", "."), "data",
@@ -382,6 +406,7 @@ if __name__ == "__main__":
         test_file_transport,
         test_never_blocks_on_network,
         test_check_config,
+        test_mail_headers_utf8,
         test_example_config,
         test_reload_restarts_sender,
     ])
