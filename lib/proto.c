@@ -54,6 +54,10 @@ static const struct pwl_tag_info tags[] = {
 	{ PWL_T_PENDING,	PWL_K_PRINT,	PWL_EMAIL_MAX,	"pending" },
 	{ PWL_T_KIND,		PWL_K_PRINT,	16,		"kind" },
 	{ PWL_T_NEXT,		PWL_K_PRINT,	PWL_STR_MAX,	"next" },
+	{ PWL_T_OUTBOX_ID,	PWL_K_U64,	8,		"outbox_id" },
+	{ PWL_T_SUBJECT,	PWL_K_PRINT,	PWL_STR_MAX,	"subject" },
+	{ PWL_T_BODY,		PWL_K_TEXT,	PWL_BODY_MAX,	"body" },
+	{ PWL_T_MSGID,		PWL_K_PRINT,	PWL_MSGID_MAX,	"msgid" },
 };
 
 const struct pwl_tag_info *
@@ -287,6 +291,26 @@ secret_ok(const uint8_t *v, size_t n)
 	return 1;
 }
 
+/* Printable lines joined by LF (a message body). */
+static int
+text_ok(const uint8_t *v, size_t n)
+{
+	const uint8_t *lf;
+	size_t len;
+
+	while (n > 0) {
+		lf = memchr(v, '\n', n);
+		len = lf != NULL ? (size_t)(lf - v) : n;
+		if (!pwl_printable((const char *)v, len))
+			return 0;
+		if (lf == NULL)
+			break;
+		v += len + 1;
+		n -= len + 1;
+	}
+	return 1;
+}
+
 static int
 value_ok(const struct pwl_tag_info *ti, const uint8_t *v, size_t n)
 {
@@ -299,6 +323,8 @@ value_ok(const struct pwl_tag_info *ti, const uint8_t *v, size_t n)
 		return pwl_printable((const char *)v, n);
 	case PWL_K_SECRET:
 		return secret_ok(v, n);
+	case PWL_K_TEXT:
+		return text_ok(v, n);
 	case PWL_K_U8:
 		return n == 1;
 	case PWL_K_U32:
@@ -471,6 +497,7 @@ pwl_type_name(uint16_t type)
 	case PWL_MSG_ADMIN_KEY_REVOKE_ALL: return "ADMIN_KEY_REVOKE_ALL";
 	case PWL_MSG_ADMIN_UNLOCK: return "ADMIN_UNLOCK";
 	case PWL_MSG_ADMIN_AUDIT: return "ADMIN_AUDIT";
+	case PWL_MSG_SEND: return "SEND";
 	}
 	return "UNKNOWN_TYPE";
 }
@@ -520,6 +547,7 @@ fmt_value(const struct pwl_tag_info *ti, const struct pwl_tlv *t,
 
 	switch (ti->kind) {
 	case PWL_K_SECRET:
+	case PWL_K_TEXT:
 		snprintf(v, vsz, "<redacted len=%u>", (unsigned)t->len);
 		return;
 	case PWL_K_U8:

@@ -13,6 +13,7 @@
 
 #define CFG_MAX_TRUSTED	32
 #define CFG_STR		256
+#define CFG_LINES	1024		/* repeatable keys, LF-joined */
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR	"/etc"
@@ -20,6 +21,10 @@
 #define CFG_DEFAULT_FILE	SYSCONFDIR "/pwless/pwlessd.conf"
 #define CFG_DEFAULT_DB		"/var/lib/pwless/pwless.db"
 #define CFG_DEFAULT_MASTER	SYSCONFDIR "/pwless/master.key"
+#ifndef PKGLIBEXECDIR
+#define PKGLIBEXECDIR	"/usr/local/libexec/pwless"
+#endif
+#define CFG_DEFAULT_SENDER	PKGLIBEXECDIR "/pwlessd-sender"
 
 enum cfg_transport {
 	TR_NONE = 0,
@@ -63,7 +68,8 @@ struct config {
 	uint32_t	failures_before_delay;
 	uint32_t	max_failures;
 	uint64_t	lockout;
-	uint32_t	sends_per_hour;
+	uint32_t	sends_per_hour;		/* per user */
+	uint32_t	sends_per_destination;	/* per address, hour */
 
 	/* [email] */
 	int		email_transport;
@@ -72,6 +78,11 @@ struct config {
 	char		email_username[CFG_STR];
 	char		email_password_file[PATH_MAX];
 	char		email_spool[PATH_MAX];
+	int		email_starttls;		/* smtp://: require STARTTLS */
+	char		email_from_name[CFG_STR];
+	char		email_subject[CFG_STR];	/* {code} {host} ... */
+	char		email_template[PATH_MAX]; /* body template file */
+	char		email_ca_file[PATH_MAX];
 
 	/* [sms] */
 	int		sms_transport;
@@ -82,7 +93,36 @@ struct config {
 	char		sms_success_match[CFG_STR];
 	char		sms_allowed_prefixes[CFG_STR];
 	char		sms_spool[PATH_MAX];
+	int		sms_preset;		/* SMS_PRESET_* */
+	char		sms_account[CFG_STR];	/* Twilio account SID */
+	char		sms_from[CFG_STR];	/* sender number or id */
+	char		sms_text[CFG_STR];	/* text template */
+	char		sms_headers[CFG_LINES];	/* "Name: value" lines */
+	char		sms_ca_file[PATH_MAX];
+	uint32_t	sms_daily_budget;	/* SMS a day, whole host */
+	uint32_t	sms_sends_per_prefix;	/* per number-minus-4, hour */
+
+	/* [outbox] */
+	char		sender[PATH_MAX];	/* pwlessd-sender program */
+	uint32_t	outbox_max_tries;
+	uint64_t	outbox_retry_min;	/* first backoff, doubles */
+	uint64_t	outbox_retry_max;
+	uint32_t	outbox_concurrency;	/* deliveries in flight */
+	uint64_t	outbox_connect_timeout;
+	uint64_t	outbox_timeout;		/* whole delivery */
 };
+
+enum sms_preset {
+	SMS_PRESET_NONE = 0,	/* generic: method, url, headers, template */
+	SMS_PRESET_TWILIO,	/* Messages API: form To, From, Body */
+};
+
+#define TWILIO_URL	"https://api.twilio.com/2010-04-01/Accounts/" \
+	"{account}/Messages.json"
+#define DEFAULT_SUBJECT	"Your login code for {host}"
+#define DEFAULT_SMS_TEXT "{code} is your login code for {service} on " \
+	"{host}. It expires in {minutes} min."
+
 
 /* Fills in the defaults. */
 void	config_defaults(struct config *);

@@ -46,6 +46,9 @@ static const struct route {
 	{ PWL_MSG_TOKEN_ISSUE,		SELF,	h_token_issue },
 	{ PWL_MSG_TOKEN_LIST,		SELF,	h_token_list },
 	{ PWL_MSG_TOKEN_REVOKE,		SELF,	h_token_revoke },
+	{ PWL_MSG_CODE_START,		AUTH,	h_code_start },
+	{ PWL_MSG_CODE_ANSWER,		AUTH,	h_code_answer },
+	{ PWL_MSG_ADMIN_UNLOCK,		ADMIN,	h_admin_unlock },
 };
 
 static const struct route *

@@ -120,6 +120,7 @@ h_auth_key(struct req *r, struct pwl_wbuf *w)
 {
 	struct auth_in in;
 	struct key_row k;
+	struct budget b;
 	const char *why = NULL;
 	uint16_t st = PWL_ST_BAD_REQUEST;
 
@@ -138,7 +139,12 @@ h_auth_key(struct req *r, struct pwl_wbuf *w)
 		st = PWL_ST_NOT_PERMITTED;
 		goto out;
 	}
+	if ((st = limits_auth_begin(r, in.user, &b)) != PWL_ST_OK) {
+		why = "locked";
+		goto out;
+	}
 	st = key_check(r, in.user, in.service, in.key, &k, &why);
+	limits_auth_end(r, &b, st, why);	/* the failure budget */
 	if (st == PWL_ST_OK && r->now - k.last_used >= TOUCH_INTERVAL)
 		store_key_touch(r->d->st, k.id, r->now, in.service, in.rhost);
 	if (st == PWL_ST_OK && req_wants_token(r))

@@ -423,6 +423,8 @@ on_event(struct daemon *d, const struct epoll_event *ev)
 		on_signal(d);
 		return;
 	}
+	if (outbox_event(d, fd, ev->events))
+		return;
 	if (fd < 0 || fd >= d->maxfd || (c = d->conns[fd]) == NULL)
 		return;
 	if (ev->events & (EPOLLERR | EPOLLHUP) && !(ev->events & EPOLLIN))
@@ -453,6 +455,7 @@ listen_loop(struct daemon *d)
 			return -1;
 		for (i = 0; i < n; i++)
 			on_event(d, &evs[i]);
+		outbox_run(d);
 		if ((now = now_ms()) >= next_sweep) {
 			sweep(d, now);
 			tokens_sweep(d, (int64_t)time(NULL));

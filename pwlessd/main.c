@@ -122,6 +122,7 @@ daemon_reload(struct daemon *d)
 		    sizeof(nc->master_key));
 		memcpy(nc->user, d->cfg.user, sizeof(nc->user));
 		d->cfg = *nc;
+		outbox_reload(d);
 		log_msg(LOG_INFO, "reloaded %s", d->cfg_path);
 	}
 	free(errs);
@@ -324,7 +325,10 @@ start(struct daemon *d, const struct opts *o, int *ready_fd)
 		snprintf(d->cfg.pidfile, sizeof(d->cfg.pidfile),
 		    "/run/pwless/pwlessd.pid");
 	write_pidfile(d->cfg.pidfile);
-	return drop_privileges(d, uid, gid);
+	if (drop_privileges(d, uid, gid) != 0)
+		return -1;
+	/* after the drop: the sender runs as the daemon's own user */
+	return outbox_init(d);
 }
 
 int
@@ -338,6 +342,7 @@ main(int argc, char **argv)
 	d.listen_fd = d.epfd = d.sigfd = d.reserve_fd = -1;
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
+	d.foreground = o.foreground;
 	if (load_config(&d, &o) != 0)
 		return 1;
 	harden_process();
@@ -362,6 +367,7 @@ main(int argc, char **argv)
 	notify_ready();
 	r = listen_loop(&d) == 0 ? 0 : 1;
  out:
+	outbox_stop(&d);
 	listen_close(&d);
 	store_close(d.st);
 	if (d.cfg.pidfile[0] != '\0' && r == 0)

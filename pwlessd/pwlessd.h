@@ -24,6 +24,9 @@
 
 struct store;
 struct conn;
+struct outbox;
+struct user_row;
+struct send_row;
 
 /* Subkeys derived from the master key, one per use (secret.c). */
 struct secrets {
@@ -49,6 +52,7 @@ struct daemon {
 	int		 nconns;
 	int		 reserve_fd;	/* spare fd for EMFILE */
 	int64_t		 token_sweep_at; /* tokens.c: next sweep, 0 = now */
+	struct outbox	*outbox;	/* outbox.c: queue and sender child */
 };
 
 /* One request being answered. */
@@ -150,5 +154,51 @@ uint16_t h_admin_user_show(struct req *, struct pwl_wbuf *);
 uint16_t h_admin_user_set(struct req *, struct pwl_wbuf *);
 uint16_t h_admin_user_remove(struct req *, struct pwl_wbuf *);
 uint16_t status_from_store(struct req *, int);
+
+/* limits.c: the failure budget of one name, enrolled or not */
+struct budget {
+	const char	*name;
+	int		 known;		/* enrolled: kept in users */
+	uint32_t	 failures;	/* consecutive */
+	int64_t		 locked_until;	/* delay or lockout end */
+};
+
+int	limits_load(struct req *, const char *, const struct user_row *,
+	    struct budget *);
+uint16_t limits_check(struct req *, const struct budget *);
+int64_t	limits_delay(const struct config *, uint32_t failures);
+int	limits_fail(struct req *, struct budget *);
+int	limits_success(struct req *, struct budget *);
+uint16_t limits_send(struct req *, const struct send_row *);
+uint16_t limits_auth_begin(struct req *, const char *, struct budget *);
+void	limits_auth_end(struct req *, struct budget *, uint16_t,
+	    const char *why);
+void	limits_prune(struct daemon *, int64_t now);
+uint16_t h_admin_unlock(struct req *, struct pwl_wbuf *);
+
+/* codes.c */
+uint16_t h_code_start(struct req *, struct pwl_wbuf *);
+uint16_t h_code_answer(struct req *, struct pwl_wbuf *);
+
+/* outbox.c: what a queued message is made of */
+struct outbox_msg {
+	int64_t		 challenge;
+	const char	*user;
+	int		 channel;
+	const char	*dest;
+	const char	*code;
+	const char	*service;
+	const char	*rhost;
+	const char	*tty;
+	int64_t		 expires;
+};
+
+int	outbox_init(struct daemon *);
+void	outbox_reload(struct daemon *);
+void	outbox_stop(struct daemon *);
+int	outbox_queue(struct req *, const struct outbox_msg *);
+void	outbox_wake(struct daemon *);
+void	outbox_run(struct daemon *);
+int	outbox_event(struct daemon *, int fd, uint32_t events);
 
 #endif /* PWLESSD_H */

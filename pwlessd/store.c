@@ -52,6 +52,7 @@ const char store_schema_core[] =
 static const char *const migrations[] = {
 	store_schema_core,	/* users, keys */
 	store_schema_tokens,	/* tokens */
+	store_schema_codes,	/* challenges, outbox, sends, unknown_names */
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -130,5 +130,106 @@ int	store_token_delete(struct store *, int64_t id);
 int	store_token_sweep(struct store *, int64_t now, uint32_t *count);
 /* Earliest expiry among the stored tokens; STORE_NOTFOUND if none. */
 int	store_token_next_expiry(struct store *, int64_t *);
+/* --- one-time codes, outbox and limits (store_codes.c, store_outbox.c,
+ * store_limits.c) --------------------------------------------------- */
+
+/* One challenge: pending, then used, expired or burnt (approved later). */
+struct chal_row {
+	int64_t		id;
+	char		cid[PWL_CHALLENGE_MAX + 1];	/* public id */
+	char		user[PWL_USER_MAX + 1];		/* maybe unknown */
+	uint32_t	uid;		/* caller that started it */
+	char		service[PWL_SERVICE_MAX + 1];
+	char		rhost[PWL_RHOST_MAX + 1];
+	int		channel;	/* enum pwl_channel */
+	char		state[16];
+	int		decoy;		/* nothing sent; never accepted */
+	uint8_t		hash[32];	/* keyed BLAKE2b of cid and code */
+	int		hash_version;
+	uint32_t	attempts;	/* wrong answers so far */
+	int64_t		created;
+	int64_t		sent;		/* newest code's send time */
+	int64_t		expires;	/* newest code's end */
+};
+
+/* One message to deliver; body and code are secrets. */
+struct outbox_row {
+	int64_t		id;
+	int64_t		challenge;	/* challenges.id, 0 if none */
+	char		user[PWL_USER_MAX + 1];
+	int		channel;
+	char		dest[PWL_EMAIL_MAX + 1];
+	char		subject[PWL_STR_MAX + 1];
+	char		body[PWL_BODY_MAX + 1];
+	char		code[PWL_CODE_MAX + 1];
+	char		msgid[PWL_MSGID_MAX + 1];
+	int64_t		created;
+	int64_t		expires;	/* dropped, not sent, after this */
+	uint32_t	tries;
+	int64_t		next_try;
+};
+
+/* One send (or decoy send) for the limits. */
+struct send_row {
+	const char	*user;
+	int		 channel;
+	const char	*dest;		/* NULL for decoys */
+	const char	*prefix;	/* SMS: number without last 4 digits */
+	int64_t		 time;
+	int		 decoy;
+};
+
+struct send_stats {
+	int64_t		last_user;	/* newest send to this user */
+	uint32_t	n_user;		/* in the last hour */
+	int64_t		first_user;	/* oldest of those */
+	uint32_t	n_dest;
+	int64_t		first_dest;
+	uint32_t	n_prefix;
+	int64_t		first_prefix;
+	uint32_t	n_sms_day;	/* real SMS in the last day */
+	int64_t		first_sms_day;
+};
+
+typedef int (*store_outbox_cb)(void *, const struct outbox_row *);
+
+/* A handler's read-decide-write step as one BEGIN IMMEDIATE transaction. */
+int	store_begin(struct store *);
+int	store_commit(struct store *);
+void	store_rollback(struct store *);
+
+int	store_chal_get(struct store *, const char *cid, struct chal_row *);
+/* The pending, unexpired challenge with want's user, uid, service, rhost. */
+int	store_chal_pending(struct store *, const struct chal_row *want,
+	    int64_t now, struct chal_row *);
+int	store_chal_insert(struct store *, struct chal_row *);
+int	store_chal_renew(struct store *, const struct chal_row *);
+int	store_chal_set(struct store *, int64_t id, const char *state,
+	    uint32_t attempts);
+int	store_chal_prune(struct store *, int64_t before);
+
+int	store_outbox_insert(struct store *, struct outbox_row *);
+int	store_outbox_due(struct store *, int64_t now, uint32_t limit,
+	    store_outbox_cb, void *);
+int	store_outbox_retry(struct store *, int64_t id, uint32_t tries,
+	    int64_t next_try, const char *error);
+int	store_outbox_finish(struct store *, int64_t id, const char *state,
+	    uint32_t tries, int64_t now, const char *error);
+int	store_outbox_drop_challenge(struct store *, int64_t challenge,
+	    int64_t now, uint32_t *);
+int	store_outbox_expire(struct store *, int64_t now, uint32_t *);
+int	store_outbox_prune(struct store *, int64_t before);
+void	store_checkpoint(struct store *);
+
+int	store_send_add(struct store *, const struct send_row *);
+int	store_send_stats(struct store *, const struct send_row *, int64_t now,
+	    struct send_stats *);
+int	store_unknown_get(struct store *, const char *, uint32_t *failures,
+	    int64_t *locked_until);
+int	store_unknown_set(struct store *, const char *, uint32_t failures,
+	    int64_t locked_until, int64_t now);
+int	store_user_set_budget(struct store *, const char *, uint32_t failures,
+	    int64_t locked_until);
+int	store_limits_prune(struct store *, int64_t now, int64_t idle);
 
 #endif /* PWLESSD_STORE_H */

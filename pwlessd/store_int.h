@@ -34,12 +34,10 @@ void	store_col_text(sqlite3_stmt *, int, char *, size_t);
 int	store_run_write(struct store *, sqlite3_stmt *);
 /* After a step that gave no row: STORE_NOTFOUND or the error. */
 int	store_step_done(struct store *, sqlite3_stmt *, int rc);
-int	store_begin(struct store *);
-int	store_commit(struct store *);
-void	store_rollback(struct store *);
 
 /* Schema steps, one per feature file, applied in order (store.c). */
 extern const char store_schema_core[];
 extern const char store_schema_tokens[];
+extern const char store_schema_codes[];	/* store_codes.c */
 
 #endif /* PWLESSD_STORE_INT_H */

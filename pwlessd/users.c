@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <string.h>
 
+#include "codefmt.h"
 #include "log.h"
 #include "pwlessd.h"
 #include "store.h"
@@ -79,6 +80,13 @@ read_contact(struct req *r, char *email, char *phone)
 	if (phone[0] != '\0' && !pwl_valid_phone(phone)) {
 		req_message(r, "'%s' is not a phone number in E.164 form "
 		    "(+ country code and number, digits only)", phone);
+		return PWL_ST_BAD_REQUEST;
+	}
+	if (phone[0] != '\0' && !codefmt_prefix_allowed(
+	    r->d->cfg.sms_allowed_prefixes, phone)) {
+		req_message(r, "%s is outside [sms] allowed_prefixes (%s): "
+		    "no code would be sent to it", phone,
+		    r->d->cfg.sms_allowed_prefixes);
 		return PWL_ST_BAD_REQUEST;
 	}
 	return PWL_ST_OK;

@@ -79,6 +79,21 @@
  * ADMIN_USER_REMOVE req: USER                  resp: - (keys go with it)
  * ADMIN_KEY_LIST   req: USER                   resp: as KEY_LIST
  * ADMIN_KEY_REVOKE_ALL req: USER               resp: COUNT
+ * ADMIN_UNLOCK     req: USER                   resp: -  (NOT_FOUND)
+ *                  Clears the failure count and any delay or lockout.
+ *
+ * CODE_START in full: resp CHALLENGE TTL MASKED CODE_LEN; RATE_LIMITED
+ * with RETRY_AFTER and MESSAGE when a send limit or the account's
+ * failure budget refuses it.  CODE_ANSWER: OK; DENIED with ATTEMPTS_LEFT
+ * (wrong code, burnt, used, another caller's challenge); EXPIRED;
+ * RATE_LIMITED with RETRY_AFTER and MESSAGE (delay or lockout).
+ *
+ * SEND (internal, never accepted on the socket): pwlessd to its sender
+ * child over a socketpair, one frame per datagram, bodies up to
+ * PWL_RESP_MAX.  req: OUTBOX_ID CHANNEL EMAIL|PHONE SUBJECT? BODY CODE
+ * MSGID; resp (same type and req_id): OUTBOX_ID, status OK (delivered),
+ * UNAVAILABLE (try again later) or NOT_PERMITTED (will never work),
+ * MESSAGE saying why.
  *
  * Self-service messages (KEY_*, CONTACT_*, TOKEN_ISSUE/LIST/REVOKE) carry
  * no user: the subject is the caller's uid from SO_PEERCRED.
@@ -118,6 +133,9 @@ enum pwl_type {
 	PWL_MSG_ADMIN_KEY_REVOKE_ALL = 0x0f07, /* user */
 	PWL_MSG_ADMIN_UNLOCK	  = 0x0f08, /* user */
 	PWL_MSG_ADMIN_AUDIT	  = 0x0f09, /* user?, since? */
+
+	/* internal: pwlessd to its sender child (socketpair only) */
+	PWL_MSG_SEND		= 0x0e01, /* outbox row to deliver */
 };
 
 /* Response status, first u16 of every response body. */
@@ -191,6 +209,10 @@ enum pwl_tag {
 	PWL_T_PENDING	= 0x0029, /* str, printable, 254 */
 	PWL_T_KIND	= 0x002a, /* str, printable, 16: session/api token */
 	PWL_T_NEXT	= 0x0040, /* str, printable, 255: cursor of next page */
+	PWL_T_OUTBOX_ID	= 0x802a, /* u64: outbox row (sender link) */
+	PWL_T_SUBJECT	= 0x002b, /* str, printable, 255: mail subject */
+	PWL_T_BODY	= 0x802c, /* text, SECRET, 4000: message body */
+	PWL_T_MSGID	= 0x802d, /* str, printable, 128: Message-ID */
 };
 
 enum pwl_channel {
@@ -212,6 +234,8 @@ enum pwl_channel {
 #define PWL_KEYID_MAX		16
 #define PWL_CHALLENGE_MAX	32
 #define PWL_STR_MAX		255	/* largest printable string */
+#define PWL_BODY_MAX		4000	/* message body (sender link) */
+#define PWL_MSGID_MAX		128
 
 /* TLV kinds, for the codec's checks. */
 enum pwl_kind {
@@ -222,6 +246,7 @@ enum pwl_kind {
 	PWL_K_U32	= 5,
 	PWL_K_U64	= 6,
 	PWL_K_NEST	= 7,	/* nested TLVs, may repeat */
+	PWL_K_TEXT	= 8,	/* printable lines joined by LF; SECRET */
 };
 
 struct pwl_tag_info {

@@ -43,7 +43,7 @@ def module_option_values():
 def config_keys():
     """(section, key) for every row of conf.c's key table."""
     src = block(source("pwlessd/conf.c"), "static const struct cfg_key keys[]")
-    rows = re.findall(r'[SDN]\("([a-z_]+)",\s*"([a-z_]+)"', src)
+    rows = re.findall(r'\b[A-Z]\("([a-z_]+)",\s*"([a-z_]+)"', src)
     rows += re.findall(r'\{\s*"([a-z_]+)",\s*"([a-z_]+)",\s*CT_', src)
     return sorted(set(rows))
 
