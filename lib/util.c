@@ -114,3 +114,19 @@ pwl_valid_phone(const char *s)
 			return 0;
 	return n >= 3 && n <= 16;
 }
+
+int
+pwl_list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item), len;
+
+	while (n > 0 && *list != '\0') {
+		len = strcspn(list, ",");
+		if (len == n && strncmp(list, item, n) == 0)
+			return 1;
+		list += len;
+		if (*list == ',')
+			list++;
+	}
+	return 0;
+}

@@ -17,6 +17,8 @@ int	pwl_parse_uint(const char *, uint64_t max, uint64_t *);
 /* strlcpy: copies, NUL-terminates, returns strlen(src). */
 size_t	pwl_strlcpy(char *, const char *, size_t);
 
+/* 1 when item is one of the names of a comma-separated list. */
+int	pwl_list_has(const char *list, const char *item);
 /* An address safe to put in mail headers: one @, no CR, LF, <, >, space. */
 int	pwl_valid_email(const char *);
 /* E.164: '+', a non-zero digit, then up to 14 more digits. */

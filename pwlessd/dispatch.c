@@ -146,6 +146,28 @@ req_str(struct req *r, uint16_t tag, char *out, size_t sz, int required)
 	return -1;
 }
 
+/*
+ * The request's LIFETIME, dflt when absent or 0, refused over max with a
+ * message naming what ("key", "token").
+ */
+uint16_t
+req_lifetime(struct req *r, uint64_t dflt, uint64_t max, const char *what,
+    uint64_t *life)
+{
+	char a[32], b[32];
+
+	if (pwl_msg_u64(r->msg, PWL_T_LIFETIME, life) != 0 || *life == 0)
+		*life = dflt;
+	if (*life > max) {
+		pwl_format_duration(*life, a, sizeof(a));
+		pwl_format_duration(max, b, sizeof(b));
+		req_message(r, "a %s may live at most %s (asked for %s)", what,
+		    b, a);
+		return PWL_ST_LIMIT;
+	}
+	return PWL_ST_OK;
+}
+
 static uint16_t
 check_caller(struct req *r, enum who who)
 {

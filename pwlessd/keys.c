@@ -26,21 +26,7 @@ key_hash(struct req *r, const char *key, uint8_t out[HASH_LEN])
 static int
 service_allowed(const char *list, const char *service)
 {
-	size_t n = strlen(service);
-	const char *p = list;
-
-	if (*list == '\0')
-		return 1;
-	while (*p != '\0') {
-		size_t len = strcspn(p, ",");
-
-		if (len == n && strncmp(p, service, n) == 0)
-			return 1;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	return 0;
+	return *list == '\0' || pwl_list_has(list, service);
 }
 
 static const char *
@@ -162,26 +148,6 @@ h_auth_key(struct req *r, struct pwl_wbuf *w)
 
 /* --- self-service ------------------------------------------------------ */
 
-static uint16_t
-caller_user(struct req *r, struct user_row *u)
-{
-	int sr = store_user_get(r->d->st, r->caller, u);
-
-	if (sr == STORE_NOTFOUND) {
-		req_message(r, "user '%s' is not enrolled in pwless; ask an "
-		    "administrator to run 'pwless admin user add %s'",
-		    r->caller, r->caller);
-		return PWL_ST_NOT_PERMITTED;
-	}
-	if (sr != STORE_OK)
-		return status_from_store(r, sr);
-	if (u->disabled) {
-		req_message(r, "user '%s' is disabled in pwless", r->caller);
-		return PWL_ST_DISABLED;
-	}
-	return PWL_ST_OK;
-}
-
 /* Mints a key for user u into k and out; the secret is shown once. */
 static uint16_t
 mint(struct req *r, const struct user_row *u, uint64_t lifetime,
@@ -195,23 +161,6 @@ mint(struct req *r, const struct user_row *u, uint64_t lifetime,
 	k->user_id = u->id;
 	k->created = r->now;
 	k->expires = r->now + (int64_t)lifetime;
-	return PWL_ST_OK;
-}
-
-static uint16_t
-read_lifetime(struct req *r, uint64_t *life)
-{
-	const struct config *c = &r->d->cfg;
-	char a[32], b[32];
-
-	if (pwl_msg_u64(r->msg, PWL_T_LIFETIME, life) != 0 || *life == 0)
-		*life = c->key_default_lifetime;
-	if (*life > c->key_max_lifetime) {
-		pwl_format_duration(*life, a, sizeof(a));
-		pwl_format_duration(c->key_max_lifetime, b, sizeof(b));
-		req_message(r, "a key may live at most %s (asked for %s)", b, a);
-		return PWL_ST_LIMIT;
-	}
 	return PWL_ST_OK;
 }
 
@@ -249,8 +198,9 @@ h_key_create(struct req *r, struct pwl_wbuf *w)
 	uint16_t st;
 	int sr;
 
-	if ((st = caller_user(r, &u)) != PWL_ST_OK ||
-	    (st = read_lifetime(r, &life)) != PWL_ST_OK ||
+	if ((st = req_self(r, &u, 0)) != PWL_ST_OK ||
+	    (st = req_lifetime(r, r->d->cfg.key_default_lifetime,
+	    r->d->cfg.key_max_lifetime, "key", &life)) != PWL_ST_OK ||
 	    (st = room_for_key(r, &u)) != PWL_ST_OK ||
 	    (st = mint(r, &u, life, &k, key)) != PWL_ST_OK)
 		goto out;
@@ -321,10 +271,8 @@ h_key_list(struct req *r, struct pwl_wbuf *w)
 	struct user_row u;
 	uint16_t st;
 
-	if ((st = caller_user(r, &u)) != PWL_ST_OK &&
-	    st != PWL_ST_DISABLED)
+	if ((st = req_self(r, &u, 1)) != PWL_ST_OK)
 		return st;
-	r->message[0] = '\0';
 	return list_keys(r, u.id, w);
 }
 
@@ -339,10 +287,8 @@ h_key_revoke(struct req *r, struct pwl_wbuf *w)
 	(void)w;
 	if (req_str(r, PWL_T_KEY_ID, id, sizeof(id), 1) != 0)
 		return PWL_ST_BAD_REQUEST;
-	if ((st = caller_user(r, &u)) != PWL_ST_OK &&
-	    st != PWL_ST_DISABLED)
+	if ((st = req_self(r, &u, 1)) != PWL_ST_OK)
 		return st;
-	r->message[0] = '\0';
 	sr = store_key_revoke(r->d->st, u.id, id, r->now);
 	if (sr == STORE_NOTFOUND)
 		req_message(r, "no active key %s among your keys; see 'pwless "
@@ -403,7 +349,7 @@ h_key_rotate(struct req *r, struct pwl_wbuf *w)
 	if (req_str(r, PWL_T_KEY_ID, id, sizeof(id), 1) != 0)
 		return PWL_ST_BAD_REQUEST;
 	(void)pwl_msg_u64(r->msg, PWL_T_GRACE, &grace);
-	if ((st = caller_user(r, &u)) != PWL_ST_OK)
+	if ((st = req_self(r, &u, 0)) != PWL_ST_OK)
 		return st;
 	sr = store_key_get(r->d->st, id, &old);
 	if (sr == STORE_OK && (old.user_id != u.id ||

@@ -90,6 +90,8 @@ int	req_in_group(struct req *, const char *group);
 void	req_message(struct req *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	req_str(struct req *, uint16_t tag, char *, size_t, int required);
+uint16_t req_lifetime(struct req *, uint64_t dflt, uint64_t max,
+	    const char *what, uint64_t *);
 
 /* secret.c */
 int	secret_init(struct secrets *, const char *path, uid_t owner,
@@ -154,6 +156,7 @@ uint16_t h_admin_user_show(struct req *, struct pwl_wbuf *);
 uint16_t h_admin_user_set(struct req *, struct pwl_wbuf *);
 uint16_t h_admin_user_remove(struct req *, struct pwl_wbuf *);
 uint16_t status_from_store(struct req *, int);
+uint16_t req_self(struct req *, struct user_row *, int may_be_off);
 
 /* limits.c: the failure budget of one name, enrolled or not */
 struct budget {

@@ -34,23 +34,6 @@ req_wants_token(struct req *r)
 	return pwl_msg_u8(r->msg, PWL_T_WANT_TOKEN, &v) == 0 && v == 1;
 }
 
-/* 1 when item is one of the names in the comma-separated list. */
-static int
-list_has(const char *list, const char *item)
-{
-	size_t n = strlen(item), len;
-
-	while (n > 0 && *list != '\0') {
-		len = strcspn(list, ",");
-		if (len == n && strncmp(list, item, n) == 0)
-			return 1;
-		list += len;
-		if (*list == ',')
-			list++;
-	}
-	return 0;
-}
-
 /* Appends name to the list in out (size sz) unless present or too long. */
 static void
 list_add(char *out, size_t sz, const char *name, size_t n)
@@ -62,7 +45,7 @@ list_add(char *out, size_t sz, const char *name, size_t n)
 		return;
 	memcpy(item, name, n);
 	item[n] = '\0';
-	if (list_has(out, item) || len + (len > 0) + n >= sz)
+	if (pwl_list_has(out, item) || len + (len > 0) + n >= sz)
 		return;
 	if (len > 0)
 		out[len++] = ',';
@@ -97,7 +80,7 @@ login_services(struct req *r, const struct token_grant *g, char *out,
 		memcpy(one, p, len);
 		one[len] = '\0';
 		if (g->scope == NULL || g->scope[0] == '\0' ||
-		    list_has(g->scope, one))
+		    pwl_list_has(g->scope, one))
 			list_add(out, sz, p, len);
 		p += len;
 	}
@@ -276,7 +259,7 @@ token_check(struct req *r, const char *tok, const struct want *wt,
 	*why = t->key_revoked != 0 ? "key_revoked" :
 	    t->user_disabled ? "disabled" :
 	    wt->service != NULL && t->services[0] != '\0' &&
-	    !list_has(t->services, wt->service) ? "service_scope" :
+	    !pwl_list_has(t->services, wt->service) ? "service_scope" :
 	    wt->rhost != NULL && wt->rhost[0] != '\0' &&
 	    strcmp(wt->rhost, t->rhost) != 0 ? "rhost" : NULL;
 	return *why == NULL ? PWL_ST_OK : PWL_ST_DENIED;
@@ -397,46 +380,6 @@ h_session_close(struct req *r, struct pwl_wbuf *w)
 
 /* --- self-service -------------------------------------------------------- */
 
-/* The caller's enrolled account; a disabled one only when may_be_off. */
-static uint16_t
-self_user(struct req *r, struct user_row *u, int may_be_off)
-{
-	int sr = store_user_get(r->d->st, r->caller, u);
-
-	if (sr == STORE_NOTFOUND) {
-		req_message(r, "user '%s' is not enrolled in pwless; ask an "
-		    "administrator to run 'pwless admin user add %s'",
-		    r->caller, r->caller);
-		return PWL_ST_NOT_PERMITTED;
-	}
-	if (sr != STORE_OK)
-		return status_from_store(r, sr);
-	if (u->disabled && !may_be_off) {
-		req_message(r, "user '%s' is disabled in pwless", r->caller);
-		return PWL_ST_DISABLED;
-	}
-	return PWL_ST_OK;
-}
-
-/* LIFETIME of the request, within [tokens] max_lifetime. */
-static uint16_t
-issue_lifetime(struct req *r, uint64_t *life)
-{
-	const struct config *c = &r->d->cfg;
-	char a[32], b[32];
-
-	if (pwl_msg_u64(r->msg, PWL_T_LIFETIME, life) != 0 || *life == 0)
-		*life = c->token_lifetime;
-	if (*life > c->token_max_lifetime) {
-		pwl_format_duration(*life, a, sizeof(a));
-		pwl_format_duration(c->token_max_lifetime, b, sizeof(b));
-		req_message(r, "a token may live at most %s (asked for %s)", b,
-		    a);
-		return PWL_ST_LIMIT;
-	}
-	return PWL_ST_OK;
-}
-
 /* SERVICES of the request, which must lie within the key's scope. */
 static uint16_t
 issue_services(struct req *r, const struct key_row *k, char *out,
@@ -461,7 +404,7 @@ issue_services(struct req *r, const struct key_row *k, char *out,
 		}
 		memcpy(one, p, len);
 		one[len] = '\0';
-		if (k->services[0] != '\0' && !list_has(k->services, one)) {
+		if (k->services[0] != '\0' && !pwl_list_has(k->services, one)) {
 			req_message(r, "key %s works only for %s; a token made "
 			    "from it cannot add %s", k->key_id, k->services,
 			    one);
@@ -509,8 +452,9 @@ h_token_issue(struct req *r, struct pwl_wbuf *w)
 
 	memset(&k, 0, sizeof(k));
 	memset(&t, 0, sizeof(t));
-	if ((st = self_user(r, &u, 0)) != PWL_ST_OK ||
-	    (st = issue_lifetime(r, &life)) != PWL_ST_OK ||
+	if ((st = req_self(r, &u, 0)) != PWL_ST_OK ||
+	    (st = req_lifetime(r, r->d->cfg.token_lifetime,
+	    r->d->cfg.token_max_lifetime, "token", &life)) != PWL_ST_OK ||
 	    (st = issue_key(r, &k)) != PWL_ST_OK ||
 	    (st = issue_services(r, &k, t.services, sizeof(t.services))) !=
 	    PWL_ST_OK || (st = room_for_token(r, u.id)) != PWL_ST_OK)
@@ -563,7 +507,7 @@ h_token_list(struct req *r, struct pwl_wbuf *w)
 	uint16_t st;
 	int sr;
 
-	if ((st = self_user(r, &u, 1)) != PWL_ST_OK)
+	if ((st = req_self(r, &u, 1)) != PWL_ST_OK)
 		return st;
 	sr = store_token_list(r->d->st, u.id, r->now, list_token, &c);
 	if (sr < 0)
@@ -586,7 +530,7 @@ h_token_revoke(struct req *r, struct pwl_wbuf *w)
 	(void)w;
 	if (req_str(r, PWL_T_KEY_ID, id, sizeof(id), 1) != 0)
 		return PWL_ST_BAD_REQUEST;
-	if ((st = self_user(r, &u, 1)) != PWL_ST_OK)
+	if ((st = req_self(r, &u, 1)) != PWL_ST_OK)
 		return st;
 	sr = store_token_revoke(r->d->st, u.id, id);
 	if (sr == STORE_NOTFOUND)

@@ -38,6 +38,27 @@ status_from_store(struct req *r, int sr)
 	return PWL_ST_UNAVAILABLE;
 }
 
+/* The caller's enrolled account; a disabled one only when may_be_off. */
+uint16_t
+req_self(struct req *r, struct user_row *u, int may_be_off)
+{
+	int sr = store_user_get(r->d->st, r->caller, u);
+
+	if (sr == STORE_NOTFOUND) {
+		req_message(r, "user '%s' is not enrolled in pwless; ask an "
+		    "administrator to run 'pwless admin user add %s'",
+		    r->caller, r->caller);
+		return PWL_ST_NOT_PERMITTED;
+	}
+	if (sr != STORE_OK)
+		return status_from_store(r, sr);
+	if (u->disabled && !may_be_off) {
+		req_message(r, "user '%s' is disabled in pwless", r->caller);
+		return PWL_ST_DISABLED;
+	}
+	return PWL_ST_OK;
+}
+
 uint16_t
 h_hello(struct req *r, struct pwl_wbuf *w)
 {
