@@ -461,7 +461,7 @@ served(void)
 static void
 check_auth(pam_handle_t *pamh, int r, size_t from, size_t to)
 {
-	const struct xch *last = &srv.x[to - 1];
+	const struct xch *last;
 	const char *env;
 	char id[PWL_ID_LEN + 1];
 	int kind;
@@ -470,6 +470,7 @@ check_auth(pam_handle_t *pamh, int r, size_t from, size_t to)
 	if (r != PAM_SUCCESS)
 		return;
 	CHECK(to > from);
+	last = &srv.x[to - 1];
 	for (i = from; i < to; i++)
 		CHECK(srv.x[i].ok);
 	CHECK(last->type == PWL_MSG_AUTH_KEY ||
