@@ -8,7 +8,8 @@
  *   failmalloc: failed call N log=0|1    and    failmalloc: calls=T log=L
  * and after a failed call the stack it came from (see trace()).
  * Only the process that loaded the shim is affected: a fork passes through,
- * and the variable is removed from the environment of what it runs.
+ * and the variable is removed from the environment of what it runs.  Not
+ * for processes built with ASan: its malloc and this one cannot mix.
  */
 #include "config.h"
 

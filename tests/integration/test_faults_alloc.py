@@ -79,6 +79,10 @@ def test_every_allocation_fails_closed():
     need_root()
     if not os.path.exists(SHIM):
         raise Skip("no %s (make check builds it)" % SHIM)
+    with open(PAMDRIVE, "rb") as f:
+        if b"__asan_init" in f.read():
+            raise Skip("pamdrive is built with ASan, whose malloc the shim "
+                       "cannot replace; the plain build runs this test")
     with Daemon() as d:
         d.enrol(ALICE)
         key = d.new_key(ALICE)
@@ -89,9 +93,7 @@ def test_every_allocation_fails_closed():
         counted = shim_line(err, "calls=")
         check(counted is not None, "shim not loaded: %s" % err)
         total, in_log = counted
-        if total == 0:
-            raise Skip("the sanitizer owns malloc here; run in a plain "
-                       "build")
+        check(total > 0, "the shim counted no allocation")
         bad, strict, absorbed = sweep(confdir, key, total)
         print("# K=%d allocations: %d the module's to handle, all "
               "refused; %d while logging; %d absorbed below the module "
