@@ -6,6 +6,12 @@
  *
  * Input: scenario byte, options byte, then one record per request:
  *   flags u8 | len u16 BE | [12 header bytes if flags & 1] | body[len]
+ * scenario: bits 0-2 the first answer (key, token, "", email, sms, code,
+ * digits, mistyped key), bit 3 a second try with the digits on the same
+ * handle, bit 4 digits (else nothing) at the code prompt, bits 5-6 the
+ * channel answer, bit 7 then acct, open and close session.  options: bits
+ * 0-4 the service file (debug, no_token, show_destination, ignore_*,
+ * channel=ask), bit 5 PAM_SILENT, bits 6-7 user and rhost choices.
  * flags & 1: the header comes from the input, else a correct one (minor
  * version = flags >> 4).  When the input runs out the daemon hangs up.
  *
@@ -49,6 +55,7 @@
 #define MAX_XCH		16		/* requests in one input */
 #define LOG_MAX		2048
 #define CODE		"12345678"
+#define SECRET_AT	(PWL_PREFIX_LEN + PWL_ID_LEN + 1) /* in a key */
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -88,8 +95,8 @@ no_secret(const char *s)
 {
 	if (in_has_secret)
 		return;
-	CHECK(strstr(s, key + PWL_PREFIX_LEN + PWL_ID_LEN + 1) == NULL);
-	CHECK(strstr(s, token + PWL_PREFIX_LEN + PWL_ID_LEN + 1) == NULL);
+	CHECK(strstr(s, key + SECRET_AT) == NULL);
+	CHECK(strstr(s, token + SECRET_AT) == NULL);
 }
 
 void
@@ -565,8 +572,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
 		return 0;
-	in_has_secret = memmem(data, size, key + 15, PWL_SECRET_LEN) != NULL ||
-	    memmem(data, size, token + 15, PWL_SECRET_LEN) != NULL;
+	in_has_secret = memmem(data, size, key + SECRET_AT, PWL_SECRET_LEN) !=
+	    NULL || memmem(data, size, token + SECRET_AT, PWL_SECRET_LEN) != NULL;
 	pthread_mutex_lock(&srv.lock);
 	srv.in = data + 2;
 	srv.left = size - 2;
