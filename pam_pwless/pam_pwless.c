@@ -496,14 +496,18 @@ ask(pam_handle_t *pamh, const struct opts *o, struct attempt *a,
 	return pam_result(o, ph, r, a->status);
 }
 
-/* Puts a session token from the reply into the PAM environment. */
-static void
+/*
+ * Puts a session token from the reply into the PAM environment.  When
+ * libpam cannot store it (out of memory) the login fails: a failure never
+ * turns into a success, even one without its token.
+ */
+static int
 keep_token(pam_handle_t *pamh, const struct pwl_reply *rep)
 {
 	char tok[PWL_SECRET_MAX + 1];
 	char env[sizeof(ENV_TOKEN) + PWL_SECRET_MAX + 1];
 	char id[PWL_ID_LEN + 1];
-	int kind, n;
+	int kind, n, r = PAM_SUCCESS;
 
 	if (pwl_msg_str(&rep->msg, PWL_T_TOKEN, tok, sizeof(tok)) != 0)
 		goto out;
@@ -514,12 +518,16 @@ keep_token(pam_handle_t *pamh, const struct pwl_reply *rep)
 	}
 	n = snprintf(env, sizeof(env), "%s=%s", ENV_TOKEN, tok);
 	if (n < 0 || (size_t)n >= sizeof(env) ||
-	    pam_putenv(pamh, env) != PAM_SUCCESS)
+	    (r = pam_putenv(pamh, env)) != PAM_SUCCESS) {
+		r = PAM_BUF_ERR;
 		pam_syslog(pamh, LOG_ERR, "cannot set %s (token id %s) in the "
-		    "PAM environment; it expires on its own", ENV_TOKEN, id);
+		    "PAM environment: out of memory; login refused, the token "
+		    "expires on its own", ENV_TOKEN, id);
+	}
  out:
 	explicit_bzero(tok, sizeof(tok));
 	explicit_bzero(env, sizeof(env));
+	return r;
 }
 
 /* --- methods ------------------------------------------------------------ */
@@ -553,7 +561,7 @@ auth_secret(pam_handle_t *pamh, const struct opts *o, struct attempt *a,
 	r = ask(pamh, o, a, PH_AUTH, key ? PWL_MSG_AUTH_KEY :
 	    PWL_MSG_TOKEN_VERIFY, &w, rep);
 	if (r == PAM_SUCCESS && key)
-		keep_token(pamh, rep);
+		r = keep_token(pamh, rep);
 	return r;
 }
 
@@ -626,10 +634,10 @@ code_answer(pam_handle_t *pamh, const struct opts *o, struct attempt *a,
 	if (!o->no_token)
 		pwl_w_u8(&w, PWL_T_WANT_TOKEN, 1);
 	r = ask(pamh, o, a, PH_AUTH, PWL_MSG_CODE_ANSWER, &w, rep);
-	if (r == PAM_SUCCESS)
-		keep_token(pamh, rep);
 	if (r == PAM_SUCCESS || a->status == PWL_ST_EXPIRED)
 		(void)pam_set_data(pamh, DATA_PENDING, NULL, NULL);
+	if (r == PAM_SUCCESS)
+		r = keep_token(pamh, rep);
 	return r;
 }
 
