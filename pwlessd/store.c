@@ -317,6 +317,9 @@ store_step_done(struct store *s, sqlite3_stmt *q, int rc)
 static const char Q_BEGIN[] = "BEGIN IMMEDIATE";
 static const char Q_COMMIT[] = "COMMIT";
 static const char Q_ROLLBACK[] = "ROLLBACK";
+static const char Q_SAVEPOINT[] = "SAVEPOINT pwl";
+static const char Q_RELEASE[] = "RELEASE pwl";
+static const char Q_ROLLBACK_TO[] = "ROLLBACK TO pwl";
 
 static int
 tx(struct store *s, const char *sql)
@@ -331,20 +334,62 @@ tx(struct store *s, const char *sql)
 	return rc == SQLITE_DONE ? STORE_OK : store_map_rc(rc);
 }
 
+/*
+ * Transactions nest: the outermost is BEGIN IMMEDIATE, inner ones are
+ * savepoints, so a handler's read-decide-write step can run inside the
+ * event loop pass's group commit (audit.c) and still undo only itself.
+ */
 int
 store_begin(struct store *s)
 {
-	return tx(s, Q_BEGIN);
+	int r = tx(s, s->depth == 0 ? Q_BEGIN : Q_SAVEPOINT);
+
+	if (r == STORE_OK)
+		s->depth++;
+	return r;
 }
 
+/* On failure the transaction stays open: the caller rolls it back. */
 int
 store_commit(struct store *s)
 {
-	return tx(s, Q_COMMIT);
+	int r;
+
+	if (s->depth == 0)
+		return STORE_ERR;
+	if ((r = tx(s, s->depth == 1 ? Q_COMMIT : Q_RELEASE)) == STORE_OK)
+		s->depth--;
+	return r;
 }
 
 void
 store_rollback(struct store *s)
 {
-	(void)tx(s, Q_ROLLBACK);
+	if (s->depth == 0)
+		return;
+	if (s->depth-- == 1) {
+		(void)tx(s, Q_ROLLBACK);
+		return;
+	}
+	(void)tx(s, Q_ROLLBACK_TO);
+	(void)tx(s, Q_RELEASE);
+}
+
+/*
+ * SQLite ends a transaction by itself on some errors (disk full, I/O).
+ * Returns 1, and forgets the nesting, when that happened to ours.
+ */
+int
+store_tx_lost(struct store *s)
+{
+	if (s->depth == 0 || !sqlite3_get_autocommit(s->db))
+		return 0;
+	s->depth = 0;
+	return 1;
+}
+
+int
+store_in_tx(const struct store *s)
+{
+	return s->depth > 0;
 }

@@ -197,6 +197,9 @@ typedef int (*store_outbox_cb)(void *, const struct outbox_row *);
 int	store_begin(struct store *);
 int	store_commit(struct store *);
 void	store_rollback(struct store *);
+/* Nesting (store.c): inner begins are savepoints. */
+int	store_in_tx(const struct store *);
+int	store_tx_lost(struct store *);
 
 int	store_chal_get(struct store *, const char *cid, struct chal_row *);
 /* The pending, unexpired challenge with want's user, uid, service, rhost. */

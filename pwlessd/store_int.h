@@ -10,7 +10,7 @@
 
 #include "store.h"
 
-#define STORE_MAX_STMTS	96
+#define STORE_MAX_STMTS	160
 
 struct store {
 	sqlite3		*db;
@@ -18,6 +18,7 @@ struct store {
 	size_t		 nstmts;
 	const char	*sql[STORE_MAX_STMTS];	/* static strings, by address */
 	sqlite3_stmt	*stmt[STORE_MAX_STMTS];
+	int		 depth;		/* open transactions and savepoints */
 };
 
 /*
