@@ -40,5 +40,6 @@ int	store_step_done(struct store *, sqlite3_stmt *, int rc);
 extern const char store_schema_core[];
 extern const char store_schema_tokens[];
 extern const char store_schema_codes[];	/* store_codes.c */
+extern const char store_schema_audit[];	/* store_audit.c */
 
 #endif /* PWLESSD_STORE_INT_H */
