@@ -62,7 +62,7 @@ static const struct pwl_tag_info tags[] = {
 	{ PWL_T_COOLING,	PWL_K_U64,	8,		"cooling" },
 	{ PWL_T_METHOD,		PWL_K_PRINT,	63,		"method" },
 	{ PWL_T_RESULT,		PWL_K_PRINT,	63,		"result" },
-	{ PWL_T_DETAIL,		PWL_K_PRINT,	512,		"detail" },
+	{ PWL_T_DETAIL,		PWL_K_PRINT,	PWL_STR_MAX,	"detail" },
 	{ PWL_T_AUDIT_ID,	PWL_K_U64,	8,		"audit_id" },
 	{ PWL_T_HEAD,		PWL_K_PRINT,	64,		"head" },
 	{ PWL_T_MASKED_OLD,	PWL_K_PRINT,	PWL_EMAIL_MAX,	"masked_old" },

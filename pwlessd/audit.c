@@ -115,6 +115,22 @@ copy_word(char *out, size_t sz, const char *v)
 		pwl_strlcpy(out, v, sz);
 }
 
+/* Cuts a UTF-8 sequence that truncation left incomplete at the end. */
+static void
+utf8_trim(char *s)
+{
+	size_t n = strlen(s), i = n, want;
+	unsigned char c;
+
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80 && n - i < 3)
+		i--;
+	if (i == 0 || ((c = (unsigned char)s[i - 1]) & 0x80) == 0)
+		return;
+	want = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	if (n - (i - 1) < want)
+		s[i - 1] = '\0';
+}
+
 /* Moves the known names into columns and the rest into detail. */
 static void
 fill_row(struct req *r, const char *event, const char *const *kv, size_t n,
@@ -144,6 +160,7 @@ fill_row(struct req *r, const char *event, const char *const *kv, size_t n,
 			off = log_kv_append(a->detail, sizeof(a->detail), off,
 			    k, v);
 	}
+	utf8_trim(a->detail);	/* the wire wants whole characters */
 }
 
 /*

@@ -34,11 +34,13 @@ struct page {
 	int		 full;		/* the reply has no room for more */
 };
 
+/* A field if set; one edited into something unprintable is marked. */
 static void
 put_opt(struct pwl_wbuf *w, uint16_t tag, const char *s)
 {
 	if (s[0] != '\0')
-		pwl_w_str(w, tag, s);
+		pwl_w_str(w, tag, pwl_printable(s, strlen(s)) ? s :
+		    "<unprintable>");
 }
 
 static int
@@ -54,7 +56,8 @@ page_row(void *arg, const struct audit_row *a)
 	mark = pwl_w_begin(p->w, PWL_T_ITEM);
 	pwl_w_u64(p->w, PWL_T_AUDIT_ID, (uint64_t)a->id);
 	pwl_w_u64(p->w, PWL_T_TIME, (uint64_t)a->time);
-	pwl_w_str(p->w, PWL_T_EVENT, a->event);
+	pwl_w_str(p->w, PWL_T_EVENT, a->event[0] != '\0' &&
+	    pwl_printable(a->event, strlen(a->event)) ? a->event : "?");
 	pwl_w_u32(p->w, PWL_T_UID, (uint32_t)a->caller_uid);
 	put_opt(p->w, PWL_T_USER, a->user);
 	put_opt(p->w, PWL_T_SERVICE, a->service);

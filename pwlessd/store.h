@@ -238,7 +238,7 @@ int	store_limits_prune(struct store *, int64_t now, int64_t idle);
 /* --- audit trail, notices, contact changes (store_audit.c,
  * store_contacts.c) ------------------------------------------------- */
 
-#define AUDIT_DETAIL_MAX	512
+#define AUDIT_DETAIL_MAX	PWL_STR_MAX
 #define AUDIT_WORD_MAX		63	/* event, method, result */
 
 /* One audit row; hash = keyed BLAKE2b(prev_hash, the row's fields). */

@@ -265,7 +265,7 @@ enum pwl_tag {
 	PWL_T_COOLING	= 0x0051, /* u64 unix time: codes resume then */
 	PWL_T_METHOD	= 0x0052, /* str, printable, 63: key/code/token */
 	PWL_T_RESULT	= 0x0053, /* str, printable, 63 */
-	PWL_T_DETAIL	= 0x0054, /* str, printable, 512: k=v k=v */
+	PWL_T_DETAIL	= 0x0054, /* str, printable, 255: k=v k=v */
 	PWL_T_AUDIT_ID	= 0x0055, /* u64: audit row */
 	PWL_T_HEAD	= 0x0056, /* str, printable, 64: hash, hex */
 	PWL_T_MASKED_OLD = 0x0057, /* str, printable, 254 */

@@ -163,6 +163,27 @@ def test_paging():
         e.close()
 
 
+def test_long_details_are_cut_cleanly():
+    """a detail longer than a row holds is cut between characters, and
+    the trail still lists and verifies"""
+    e = AuditEnv()
+    try:
+        e.d.enrol(CAROL, "--email", MAIL)
+        svcs = ",".join("s\u00e9rvice%02d" % i for i in range(21))
+        for n in range(10):		# the cut moves a byte each time
+            e.key(CAROL, "--label", "\u00e9" * 27 + "x" * n,
+                  "--services", svcs)
+        rows = events(e.audit(), "key_create")
+        eq(len(rows), 10, "rows")
+        for r in rows:
+            check(len(r["detail"].encode()) >= 245 and
+                  r["detail"].startswith("key_id=") and
+                  "s\u00e9rvice" in r["detail"], r["detail"])
+        eq(verify(e)[0], 0, "verify")
+    finally:
+        e.close()
+
+
 def _hammer(sock, user, key, n, out):
     class D:
         pass
@@ -247,6 +268,7 @@ def test_prune_keeps_chain_verifiable():
 if __name__ == "__main__":
     run_tests([test_every_attempt_is_a_row, test_verify_names_the_edited_row,
                test_users_see_only_their_own, test_paging,
+               test_long_details_are_cut_cleanly,
                test_concurrent_clients_group_commit,
                test_answered_actions_survive_kill,
                test_prune_keeps_chain_verifiable])
