@@ -10,6 +10,11 @@
  * sends them only after audit_pass_end has committed, so an answered
  * action always has its row, and a pass costs one fsync, not one per
  * request.  When the commit fails, the held replies become UNAVAILABLE.
+ * A pass whose only writes are audit rows (successful key and token
+ * checks, lists) is committed without waiting for the disk: its rows
+ * survive a crash of pwlessd at once and a power cut from the next
+ * durable commit or the sync on the next second's tick (audit_prune),
+ * so a login never waits for an fsync just to be recorded.
  */
 #include "config.h"
 
@@ -243,7 +248,7 @@ audit_request_begin(struct req *r)
 
 	r->savepoint = 0;
 	if (!p->open && !p->lost) {
-		if (store_begin(r->d->st) != STORE_OK) {
+		if (store_begin_group(r->d->st) != STORE_OK) {
 			log_msg(LOG_WARNING, "cannot open a transaction for "
 			    "this pass: %s", store_errmsg(r->d->st));
 			return;
@@ -270,6 +275,7 @@ audit_request_end(struct req *r, uint16_t st)
 		log_msg(LOG_ERR, "the database ended this pass's transaction "
 		    "(%s); its answers become 'unavailable'",
 		    store_errmsg(r->d->st));
+		store_end_group(r->d->st);
 		p->open = 0;
 		p->lost = 1;
 	}
@@ -298,11 +304,12 @@ audit_pass_end(struct daemon *d)
 
 	if (p->open) {
 		p->open = 0;
-		if (store_commit(d->st) != STORE_OK) {
+		if (store_commit_group(d->st) != STORE_OK) {
 			log_msg(LOG_ERR, "cannot commit this pass's changes: "
 			    "%s; its requests are answered 'unavailable'",
 			    store_errmsg(d->st));
 			store_rollback(d->st);
+			store_end_group(d->st);
 			r = -1;
 		}
 	}

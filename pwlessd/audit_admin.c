@@ -328,7 +328,10 @@ prune_to(struct daemon *d, int64_t upto, int64_t now)
 	return sr < 0 ? sr : STORE_ERR;
 }
 
-/* Housekeeping on the loop's tick; does real work once an hour. */
+/*
+ * Housekeeping on the loop's one-second tick: makes the last second's
+ * unsynced audit rows durable; prunes once an hour.
+ */
 void
 audit_prune(struct daemon *d, int64_t now)
 {
@@ -336,6 +339,7 @@ audit_prune(struct daemon *d, int64_t now)
 	int64_t upto = 0;
 	int sr = STORE_NOTFOUND;
 
+	store_sync_pending(d->st);	/* last second's unsynced rows */
 	if (now < d->audit.prune_at)
 		return;
 	d->audit.prune_at = now + PRUNE_EVERY;

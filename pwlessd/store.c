@@ -289,6 +289,14 @@ store_col_text(sqlite3_stmt *q, int i, char *out, size_t sz)
 int
 store_run_write(struct store *s, sqlite3_stmt *q)
 {
+	s->must_sync = 1;	/* a group commit then waits for the disk */
+	return store_write_unsynced(s, q);
+}
+
+/* A write that alone does not make a group commit wait for the disk. */
+int
+store_write_unsynced(struct store *s, sqlite3_stmt *q)
+{
 	int rc;
 
 	if (q == NULL)
@@ -393,4 +401,90 @@ int
 store_in_tx(const struct store *s)
 {
 	return s->depth > 0;
+}
+
+/* --- group commit (audit.c) --------------------------------------------- */
+
+static const char Q_SYNC_NORMAL[] = "PRAGMA synchronous = NORMAL";
+static const char Q_SYNC_FULL[] = "PRAGMA synchronous = FULL";
+
+/* fsync of the WAL file: what synchronous = FULL does at each commit. */
+static int
+sync_wal(struct store *s)
+{
+	sqlite3_file *f = NULL;
+	int rc;
+
+	rc = sqlite3_file_control(s->db, "main",
+	    SQLITE_FCNTL_JOURNAL_POINTER, &f);
+	if (rc != SQLITE_OK)
+		return store_map_rc(rc);
+	if (f != NULL && f->pMethods != NULL &&
+	    (rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL)) != SQLITE_OK) {
+		log_msg(LOG_ERR, "database %s: cannot sync its log: %s",
+		    s->path, sqlite3_errstr(rc));
+		return store_map_rc(rc);
+	}
+	s->unsynced = 0;
+	return STORE_OK;
+}
+
+/*
+ * A group's transaction: its commit writes the log without waiting for
+ * the disk (synchronous = NORMAL, which may only change outside a
+ * transaction); store_commit_group then syncs unless every write in it
+ * was store_write_unsynced.
+ */
+int
+store_begin_group(struct store *s)
+{
+	int r;
+
+	if (s->depth != 0)
+		return STORE_ERR;
+	if ((r = tx(s, Q_SYNC_NORMAL)) != STORE_OK)
+		return r;
+	s->must_sync = 0;
+	if ((r = store_begin(s)) != STORE_OK)
+		(void)tx(s, Q_SYNC_FULL);
+	return r;
+}
+
+/*
+ * Commits a group: durable on disk (one fsync) when it wrote anything
+ * that must be, else committed and synced by the next durable commit,
+ * checkpoint or store_sync_pending.  On failure it stays open.
+ */
+int
+store_commit_group(struct store *s)
+{
+	int r;
+
+	if ((r = store_commit(s)) != STORE_OK)
+		return r;
+	if (s->must_sync)
+		r = sync_wal(s);
+	else
+		s->unsynced = 1;
+	if (tx(s, Q_SYNC_FULL) != STORE_OK) {
+		log_msg(LOG_ERR, "database %s: cannot restore synchronous = "
+		    "FULL: %s", s->path, sqlite3_errmsg(s->db));
+		return STORE_ERR;
+	}
+	return r;
+}
+
+/* After a group that was rolled back: the connection as it was. */
+void
+store_end_group(struct store *s)
+{
+	(void)tx(s, Q_SYNC_FULL);
+}
+
+/* Makes unsynced group commits durable; cheap when there are none. */
+void
+store_sync_pending(struct store *s)
+{
+	if (s->unsynced && s->depth == 0)
+		(void)sync_wal(s);
 }

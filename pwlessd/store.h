@@ -200,6 +200,11 @@ void	store_rollback(struct store *);
 /* Nesting (store.c): inner begins are savepoints. */
 int	store_in_tx(const struct store *);
 int	store_tx_lost(struct store *);
+/* A loop pass's group commit (store.c, used by audit.c). */
+int	store_begin_group(struct store *);
+int	store_commit_group(struct store *);
+void	store_end_group(struct store *);
+void	store_sync_pending(struct store *);
 
 int	store_chal_get(struct store *, const char *cid, struct chal_row *);
 /* The pending, unexpired challenge with want's user, uid, service, rhost. */

@@ -180,7 +180,7 @@ store_audit_insert(struct store *s, const struct audit_row *a)
 	store_bind_text(q, 10, a->detail);
 	sqlite3_bind_blob(q, 11, a->prev_hash, 32, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(q, 12, a->hash, 32, SQLITE_TRANSIENT);
-	return store_run_write(s, q);
+	return store_write_unsynced(s, q);
 }
 
 /* One (id, hash) row of q; STORE_NOTFOUND when there is none. */
