@@ -27,6 +27,7 @@
 #define IDLE_MS		30000	/* to start the next one */
 #define MAX_CONNS	4096
 #define MAX_PER_UID	32	/* for callers other than root */
+#define ACCEPT_BATCH	32	/* clients accepted per readiness event */
 
 struct conn {
 	int		 fd;
@@ -194,7 +195,8 @@ shed_one(struct daemon *d)
 	log_msg(LOG_WARNING, "out of file descriptors: refused a client");
 }
 
-static void
+/* Accepts one client; 0 when none is waiting (or no fd is left). */
+static int
 conn_accept(struct daemon *d)
 {
 	struct epoll_event ev;
@@ -207,7 +209,7 @@ conn_accept(struct daemon *d)
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE)
 			shed_one(d);
-		return;
+		return 0;
 	}
 	if (fd >= d->maxfd || d->nconns >= MAX_CONNS ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 ||
@@ -215,7 +217,7 @@ conn_accept(struct daemon *d)
 	    (cr.uid != 0 && uid_conns(d, cr.uid) >= MAX_PER_UID) ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
-		return;
+		return 1;
 	}
 	c->fd = fd;
 	c->uid = cr.uid;
@@ -228,10 +230,11 @@ conn_accept(struct daemon *d)
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		close(fd);
 		free(c);
-		return;
+		return 1;
 	}
 	d->conns[fd] = c;
 	d->nconns++;
+	return 1;
 }
 
 static void
@@ -482,8 +485,9 @@ on_event(struct daemon *d, const struct epoll_event *ev)
 	struct conn *c;
 	int fd = ev->data.fd, r;
 
-	if (fd == d->listen_fd) {
-		conn_accept(d);
+	if (fd == d->listen_fd) {	/* a batch: their requests share a pass */
+		for (r = 0; r < ACCEPT_BATCH && conn_accept(d); r++)
+			;
 		return;
 	}
 	if (fd == d->sigfd) {
