@@ -64,8 +64,8 @@ add_proof(struct pwl_wbuf *w, int key_stdin)
 		return -1;
 	}
 	if (pwl_secret_parse(tok, &kind, id) != 0 || kind != PWL_KIND_TOKEN) {
-		cli_error("PWLESS_TOKEN does not hold a pwless token (pwt_...); "
-		    "log in again, or use --key-stdin");
+		cli_error("PWLESS_TOKEN does not hold a pwless token "
+		    "(pwt_...); log in again, or use --key-stdin");
 		return -1;
 	}
 	pwl_w_str(w, PWL_T_TOKEN, tok);

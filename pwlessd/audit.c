@@ -196,7 +196,8 @@ flush(struct req *r)
 		if (!r->audit_failed && append(r->d, &q->row) == STORE_OK) {
 			snprintf(id, sizeof(id), "%lld", (long long)q->row.id);
 			off = strlen(q->line);
-			log_kv_append(q->line, sizeof(q->line), off, "audit", id);
+			log_kv_append(q->line, sizeof(q->line), off, "audit",
+			    id);
 		} else if (!r->audit_failed) {
 			r->audit_failed = 1;
 			log_msg(LOG_ERR, "cannot append event %s to the audit "

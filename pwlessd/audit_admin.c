@@ -220,7 +220,8 @@ verify_start(struct req *r, struct verify *v)
 	if (next[0] != '\0') {
 		if ((colon = strchr(next, ':')) != NULL)
 			*colon++ = '\0';
-		if (colon == NULL || pwl_parse_uint(next, INT64_MAX, &id) != 0 ||
+		if (colon == NULL ||
+		    pwl_parse_uint(next, INT64_MAX, &id) != 0 ||
 		    sodium_hex2bin(v->prev, HASH_LEN, colon, strlen(colon),
 		    NULL, &n, NULL) != 0 || n != HASH_LEN) {
 			req_message(r, "malformed verify cursor");

@@ -311,25 +311,29 @@ conn_hold(struct conn *c, const uint8_t *p, size_t n)
 }
 
 /* A held reply whose changes were lost: UNAVAILABLE instead. */
-static void
+static int
 reply_unavailable(struct conn *c)
 {
+	uint8_t buf[PWL_HDR_LEN + 128];
 	struct pwl_hdr h;
 	struct pwl_wbuf w;
 
 	pwl_hdr_decode(c->out, PWL_RESP_MAX, &h);
 	explicit_bzero(c->out, c->outlen);
-	pwl_w_init(&w, c->out + PWL_HDR_LEN, c->outlen - PWL_HDR_LEN);
+	free(c->out);
+	c->out = NULL;
+	pwl_w_init(&w, buf + PWL_HDR_LEN, sizeof(buf) - PWL_HDR_LEN);
 	pwl_w_status(&w, PWL_ST_UNAVAILABLE);
 	pwl_w_str(&w, PWL_T_MESSAGE, "pwlessd could not record this; "
 	    "nothing was changed; try again");
-	if (w.err != 0) {		/* too short for the message */
-		pwl_w_init(&w, c->out + PWL_HDR_LEN, c->outlen - PWL_HDR_LEN);
-		pwl_w_status(&w, PWL_ST_UNAVAILABLE);
-	}
 	h.body_len = (uint32_t)w.len;
-	pwl_hdr_encode(&h, c->out);
+	pwl_hdr_encode(&h, buf);
+	if ((c->out = malloc(PWL_HDR_LEN + w.len)) == NULL)
+		return -1;
+	memcpy(c->out, buf, PWL_HDR_LEN + w.len);
 	c->outlen = PWL_HDR_LEN + w.len;
+	c->outoff = 0;
+	return 0;
 }
 
 /* After the pass's commit (ok) or its failure: sends what was held. */
@@ -344,9 +348,8 @@ release_held(struct daemon *d, int ok)
 		if ((c = d->conns[fd]) == NULL || !c->held)
 			continue;
 		c->held = 0;
-		if (!ok)
-			reply_unavailable(c);
-		if (conn_flush(d, c) != 0)
+		if ((!ok && reply_unavailable(c) != 0) ||
+		    conn_flush(d, c) != 0)
 			conn_free(d, c);
 	}
 	nheld = 0;
@@ -485,7 +488,7 @@ on_event(struct daemon *d, const struct epoll_event *ev)
 	struct conn *c;
 	int fd = ev->data.fd, r;
 
-	if (fd == d->listen_fd) {	/* a batch: their requests share a pass */
+	if (fd == d->listen_fd) {	/* a batch: requests share a pass */
 		for (r = 0; r < ACCEPT_BATCH && conn_accept(d); r++)
 			;
 		return;

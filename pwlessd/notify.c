@@ -196,8 +196,8 @@ notify_lockout(struct req *r, const char *user, uint32_t failures)
 	    "failed logins", user, host(r));
 	snprintf(email, sizeof(email), "The pwless account %s on %s was "
 	    "locked after %u failed login\nattempts in a row.\n\nWhen:    %s\n"
-	    "Last:    %s from %s\n\nIf these were not you, someone is guessing; "
-	    "tell your administrator.\nAn administrator can unlock it with "
+	    "Last:    %s from %s\n\nIf these were not you, someone is "
+	    "guessing; tell your administrator.\nAn administrator can unlock it with "
 	    "'pwless admin user unlock %s'.\n", user, host(r), failures, when,
 	    service[0] != '\0' ? service : "-",
 	    rhost[0] != '\0' ? rhost : "this machine", user);
@@ -257,8 +257,8 @@ notify_contact_code(struct req *r, const char *user, const char *kind,
 	const char *what = ch == PWL_CH_SMS ? "phone" : "email address";
 
 	if (masked_new == NULL) {
-		snprintf(subject, sizeof(subject), "pwless: confirm your new %s "
-		    "for %s", what, host(r));
+		snprintf(subject, sizeof(subject), "pwless: confirm your new "
+		    "%s for %s", what, host(r));
 		snprintf(email, sizeof(email), "Someone asked to make this "
 		    "address the %s of the pwless account\n%s on %s. The "
 		    "confirmation code is:\n\n    %s\n\nConfirm with 'pwless "

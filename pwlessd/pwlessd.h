@@ -42,7 +42,7 @@ struct secrets {
 struct audit_pass {
 	int		 open;		/* the pass's transaction is open */
 	int		 lost;		/* SQLite ended it after an error */
-	int64_t		 prune_at;	/* next prune of old rows (audit_admin.c) */
+	int64_t		 prune_at;	/* next prune (audit_admin.c) */
 };
 
 struct daemon {

@@ -53,7 +53,7 @@ static const char *const migrations[] = {
 	store_schema_core,	/* users, keys */
 	store_schema_tokens,	/* tokens */
 	store_schema_codes,	/* challenges, outbox, sends, unknown_names */
-	store_schema_audit,	/* audit, contact_changes, key_rhosts, notices */
+	store_schema_audit,	/* audit, contact changes, key rhosts... */
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 

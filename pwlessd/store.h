@@ -260,7 +260,7 @@ struct audit_row {
 	char		detail[AUDIT_DETAIL_MAX + 1];	/* k=v k=v */
 	uint8_t		prev_hash[32];
 	uint8_t		hash[32];
-	int		oversize;	/* a field was longer than pwlessd writes */
+	int		oversize;	/* a field longer than pwlessd writes */
 };
 
 /* Where the chain starts after pruning: the last pruned row. */
@@ -274,7 +274,7 @@ struct audit_anchor {
 /* A pending (or ended) change of a user's email or phone. */
 struct contact_row {
 	int64_t		id;
-	char		cid[PWL_CHALLENGE_MAX + 1];	/* bound into the codes */
+	char		cid[PWL_CHALLENGE_MAX + 1];	/* in the codes' hash */
 	int64_t		user_id;
 	uint32_t	uid;		/* caller that asked */
 	char		kind[8];	/* "email" or "phone" */
