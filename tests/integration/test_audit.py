@@ -237,6 +237,58 @@ def test_answered_actions_survive_kill():
         e.close()
 
 
+def test_full_disk_answers_unavailable():
+    """with its disk full, pwlessd answers UNAVAILABLE for what it cannot
+    record, and every attempt it did answer has its row"""
+    import errno
+    import subprocess
+    from pwltest import Daemon, need_root
+    need_root()
+    d = Daemon()
+    state = os.path.dirname(d.db)
+    os.makedirs(state)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs",
+                    state], check=True)
+    filler = os.path.join(state, "filler")
+    try:
+        d.start()
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        for chunk in (65536, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * chunk)
+            except OSError as x:
+                eq(x.errno, errno.ENOSPC, "filling the disk")
+        os.ftruncate(fd, os.fstat(fd).st_size - 65536)	# room for a few
+        os.close(fd)
+        got = {}
+        for i in range(300):
+            name = "pwlt-ghost-%d" % i
+            got[name] = call(d.sock, MSG_AUTH_KEY, [
+                (T_USER, name), (T_SERVICE, "pwltest"),
+                (T_KEY, "pwl_x")])[0]
+        check("UNAVAILABLE" in got.values() and "UNKNOWN_USER" in
+              got.values(), "full from the start, or never: %r" %
+              sorted(set(got.values())))
+        os.unlink(filler)
+        st, _ = call(d.sock, MSG_AUTH_KEY, [(T_USER, "pwlt-ghost-x"),
+                                            (T_SERVICE, "pwltest"),
+                                            (T_KEY, "pwl_x")])
+        eq(st, "UNKNOWN_USER", "after space came back")
+        import json
+        rows = json.loads(d.cli_ok("admin", "audit", "--json").stdout)
+        logged = {r["user"] for r in rows if r["event"] == "auth"}
+        for name, st in got.items():
+            eq(name in logged, st != "UNAVAILABLE", "%s answered %s" %
+               (name, st))
+        r = d.cli("admin", "audit", "verify")
+        eq(r.returncode, 0, r.stdout + r.stderr)
+    finally:
+        d.stop()
+        subprocess.run(["umount", state])
+        d.cleanup()
+
+
 def test_prune_keeps_chain_verifiable():
     """rows older than [audit] keep go; the anchor keeps the rest
     verifiable, and a forged anchor is caught"""
@@ -271,4 +323,5 @@ if __name__ == "__main__":
                test_long_details_are_cut_cleanly,
                test_concurrent_clients_group_commit,
                test_answered_actions_survive_kill,
+               test_full_disk_answers_unavailable,
                test_prune_keeps_chain_verifiable])
