@@ -235,6 +235,28 @@ audit_event(struct req *r, int prio, const char *event, ...)
 	return 0;
 }
 
+/*
+ * After a self-service or admin handler (dispatch.c): a request that
+ * recorded nothing itself (an admin's read, a refused change) still
+ * leaves a row saying who asked what about whom and how it ended.
+ * Successful self-service reads are left out (a user's own lists), and
+ * so are the later pages of a list: one row a listing.
+ */
+void
+audit_fallback(struct req *r, uint16_t st, int admin)
+{
+	char user[PWL_USER_MAX + 1] = "";
+
+	if (nqueue > 0 || (!admin && st == PWL_ST_OK) ||
+	    pwl_msg_get(r->msg, PWL_T_NEXT) != NULL)	/* a later page */
+		return;
+	(void)pwl_msg_str(r->msg, PWL_T_USER, user, sizeof(user));
+	audit_event(r, st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE,
+	    admin ? "admin" : "self", "type", pwl_type_name(r->type),
+	    "user", admin ? user : r->caller, "by", r->caller,
+	    "result", st == PWL_ST_OK ? "ok" : pwl_status_name(st), NULL);
+}
+
 /* --- group commit ------------------------------------------------------ */
 
 /*

@@ -231,6 +231,8 @@ run(struct req *r, const uint8_t *body, size_t len, struct pwl_wbuf *out)
 		return st;
 	}
 	st = rt->fn(r, out);
+	if (rt->who == SELF || rt->who == ADMIN)
+		audit_fallback(r, st, rt->who == ADMIN);
 	r->msg = NULL;
 	return st;
 }

@@ -247,6 +247,7 @@ int	audit_event(struct req *, int prio, const char *event, ...)
 	    __attribute__((sentinel));
 void	audit_hash(const struct secrets *, const struct audit_row *,
 	    uint8_t out[HASH_LEN]);
+void	audit_fallback(struct req *, uint16_t st, int admin);
 void	audit_request_begin(struct req *);
 uint16_t audit_request_end(struct req *, uint16_t);
 int	audit_pass_open(const struct daemon *);

@@ -58,7 +58,21 @@ def test_every_attempt_is_a_row():
         st, _ = code_start(e.d, CAROL)
         eq(st, "RATE_LIMITED", "locked after two failures")
         e.ok_as(CAROL, "key", "revoke", key_id(key))
+        eq(e.cli_as(CAROL, "key", "revoke", key_id(key)).returncode, 1,
+           "revoked twice")
+        e.d.cli_ok("admin", "user", "show", CAROL)
+        eq(e.d.cli("admin", "user", "add", "pwlt-nosuch-acct").returncode,
+           1, "no such account")
         rows = e.audit()
+        eq([(r["user"], r["result"]) for r in events(
+            rows, "self", type="KEY_REVOKE")], [(CAROL, "NOT_FOUND")],
+           "a refused revocation")
+        eq([(r["user"], r["uid"]) for r in events(
+            rows, "admin", type="ADMIN_USER_SHOW")], [(CAROL, 0)],
+           "an admin's read")
+        eq([r["result"] for r in events(rows, "admin",
+                                        type="ADMIN_USER_ADD")],
+           ["NOT_FOUND"], "a failed enrolment")
         ok = events(rows, "auth", method="key", result="ok",
                     rhost="192.0.2.7")
         eq([(r["user"], r["service"], r["uid"]) for r in ok],
@@ -156,8 +170,12 @@ def test_paging():
         eq(ids, sorted(set(ids)), "ordered, no repeats")
         eq([r["service"] for r in events(rows, "auth", result="ok")],
            ["svc%d" % i for i in range(450)], "all rows, in order")
-        eq(len(e.d.cli_ok("admin", "audit").stdout.splitlines()),
-           len(rows) + 1, "the table: a header and a line a row")
+        table = e.d.cli_ok("admin", "audit").stdout.splitlines()
+        ids = {int(line.split()[0]) for line in table[1:]}
+        check(set(r["id"] for r in rows) <= ids and len(table) <=
+              len(rows) + 3, "the table: a header and a line a row")
+        eq(len(events(e.audit(), "admin", type="ADMIN_AUDIT")), 3,
+           "one row a listing")
         eq(verify(e)[0], 0, "verify")
     finally:
         e.close()
