@@ -127,7 +127,8 @@ static const struct cli_cmd cmds[] = {
 	    "row that was changed, removed or replaced.\n" },
 	{ "admin audit", cmd_admin_audit, 0,
 	    "[--user U] [--since TIME] [--json]",
-	    "list the audit trail, oldest first", DETAIL_SINCE },
+	    "list the audit trail, oldest first",
+	    "  --user U      only rows about user U\n" DETAIL_SINCE },
 	{ "doctor", cmd_doctor, 0,
 	    "[--config FILE] [--pam-dir DIR] [--sshd-config FILE] "
 	    "[--pwlessd PATH]",
