@@ -58,6 +58,15 @@ static const struct pwl_tag_info tags[] = {
 	{ PWL_T_SUBJECT,	PWL_K_PRINT,	PWL_STR_MAX,	"subject" },
 	{ PWL_T_BODY,		PWL_K_TEXT,	PWL_BODY_MAX,	"body" },
 	{ PWL_T_MSGID,		PWL_K_PRINT,	PWL_MSGID_MAX,	"msgid" },
+	{ PWL_T_NEED,		PWL_K_PRINT,	16,		"need" },
+	{ PWL_T_COOLING,	PWL_K_U64,	8,		"cooling" },
+	{ PWL_T_METHOD,		PWL_K_PRINT,	63,		"method" },
+	{ PWL_T_RESULT,		PWL_K_PRINT,	63,		"result" },
+	{ PWL_T_DETAIL,		PWL_K_PRINT,	PWL_STR_MAX,	"detail" },
+	{ PWL_T_AUDIT_ID,	PWL_K_U64,	8,		"audit_id" },
+	{ PWL_T_HEAD,		PWL_K_PRINT,	64,		"head" },
+	{ PWL_T_MASKED_OLD,	PWL_K_PRINT,	PWL_EMAIL_MAX,	"masked_old" },
+	{ PWL_T_BROKEN,		PWL_K_U64,	8,		"broken" },
 };
 
 const struct pwl_tag_info *
@@ -488,6 +497,9 @@ pwl_type_name(uint16_t type)
 	case PWL_MSG_CONTACT_SHOW: return "CONTACT_SHOW";
 	case PWL_MSG_CONTACT_SET: return "CONTACT_SET";
 	case PWL_MSG_CONTACT_CONFIRM: return "CONTACT_CONFIRM";
+	case PWL_MSG_CONTACT_CANCEL: return "CONTACT_CANCEL";
+	case PWL_MSG_CONTACT_REMOVE: return "CONTACT_REMOVE";
+	case PWL_MSG_AUDIT_LIST: return "AUDIT_LIST";
 	case PWL_MSG_ADMIN_USER_ADD: return "ADMIN_USER_ADD";
 	case PWL_MSG_ADMIN_USER_LIST: return "ADMIN_USER_LIST";
 	case PWL_MSG_ADMIN_USER_SHOW: return "ADMIN_USER_SHOW";
@@ -497,6 +509,8 @@ pwl_type_name(uint16_t type)
 	case PWL_MSG_ADMIN_KEY_REVOKE_ALL: return "ADMIN_KEY_REVOKE_ALL";
 	case PWL_MSG_ADMIN_UNLOCK: return "ADMIN_UNLOCK";
 	case PWL_MSG_ADMIN_AUDIT: return "ADMIN_AUDIT";
+	case PWL_MSG_ADMIN_AUDIT_VERIFY: return "ADMIN_AUDIT_VERIFY";
+	case PWL_MSG_ADMIN_CONTACT_APPROVE: return "ADMIN_CONTACT_APPROVE";
 	case PWL_MSG_SEND: return "SEND";
 	}
 	return "UNKNOWN_TYPE";

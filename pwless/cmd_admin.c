@@ -13,8 +13,8 @@
 #include "pwless.h"
 
 /* A user name: printable, no spaces or colons, not an option. */
-static int
-user_arg(const char *s)
+int
+cli_user_arg(const char *s)
 {
 	if (!cli_check_text("the user name", s, PWL_USER_MAX))
 		return 0;
@@ -27,8 +27,8 @@ user_arg(const char *s)
 }
 
 /* The same checks as pwlessd's (lib/util.c), before anything is sent. */
-static int
-email_arg(const char *s)
+int
+cli_email_arg(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -42,8 +42,8 @@ email_arg(const char *s)
 	return 1;
 }
 
-static int
-phone_arg(const char *s)
+int
+cli_phone_arg(const char *s)
 {
 	if (strlen(s) > PWL_PHONE_MAX || !pwl_valid_phone(s)) {
 		cli_error("that is not a phone number in E.164 form: write "
@@ -71,8 +71,8 @@ cmd_admin_user_add(struct cli *c, int argc, char **argv)
 		return r;
 	email = opts[0].val;
 	phone = opts[1].val;
-	if (!user_arg(pos[0]) || (email != NULL && !email_arg(email)) ||
-	    (phone != NULL && !phone_arg(phone)))
+	if (!cli_user_arg(pos[0]) || (email != NULL && !cli_email_arg(email)) ||
+	    (phone != NULL && !cli_phone_arg(phone)))
 		return CLI_EXIT_REFUSED;
 	op.user = pos[0];
 	pwl_w_init(&w, req, sizeof(req));
@@ -110,7 +110,7 @@ user_request(struct cli *c, int argc, char **argv, const struct user_req *u)
 
 	if (cli_args(c, argc, argv, NULL, pos, &r) != 0)
 		return r;
-	if (!user_arg(pos[0]) || (u->check != NULL && !u->check(pos[1])))
+	if (!cli_user_arg(pos[0]) || (u->check != NULL && !u->check(pos[1])))
 		return CLI_EXIT_REFUSED;
 	op.user = pos[0];
 	pwl_w_init(&w, req, sizeof(req));
@@ -167,7 +167,7 @@ int
 cmd_admin_user_set_email(struct cli *c, int argc, char **argv)
 {
 	static const struct user_req u = { PWL_MSG_ADMIN_USER_SET,
-	    "set the email of user", -1, PWL_T_EMAIL, email_arg,
+	    "set the email of user", -1, PWL_T_EMAIL, cli_email_arg,
 	    "now gets codes by email at " };
 
 	return user_request(c, argc, argv, &u);
@@ -177,7 +177,7 @@ int
 cmd_admin_user_set_phone(struct cli *c, int argc, char **argv)
 {
 	static const struct user_req u = { PWL_MSG_ADMIN_USER_SET,
-	    "set the phone of user", -1, PWL_T_PHONE, phone_arg,
+	    "set the phone of user", -1, PWL_T_PHONE, cli_phone_arg,
 	    "now gets codes by SMS at " };
 
 	return user_request(c, argc, argv, &u);
@@ -305,7 +305,7 @@ cmd_admin_user_show(struct cli *c, int argc, char **argv)
 
 	if (cli_args(c, argc, argv, opts, pos, &r) != 0)
 		return r;
-	if (!user_arg(pos[0]))
+	if (!cli_user_arg(pos[0]))
 		return CLI_EXIT_REFUSED;
 	op.user = pos[0];
 	pwl_w_init(&w, req, sizeof(req));
@@ -335,7 +335,7 @@ cmd_admin_key_list(struct cli *c, int argc, char **argv)
 
 	if (cli_args(c, argc, argv, opts, pos, &r) != 0)
 		return r;
-	if (!user_arg(pos[0]))
+	if (!cli_user_arg(pos[0]))
 		return CLI_EXIT_REFUSED;
 	op.user = pos[0];
 	pwl_w_init(&w, req, sizeof(req));
@@ -359,7 +359,7 @@ cmd_admin_key_revoke_all(struct cli *c, int argc, char **argv)
 
 	if (cli_args(c, argc, argv, NULL, pos, &r) != 0)
 		return r;
-	if (!user_arg(pos[0]))
+	if (!cli_user_arg(pos[0]))
 		return CLI_EXIT_REFUSED;
 	op.user = pos[0];
 	pwl_w_init(&w, req, sizeof(req));

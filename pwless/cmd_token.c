@@ -66,8 +66,8 @@ read_line(const char *prompt, char *out, size_t sz)
 }
 
 /* Reads a secret of kind from stdin; 0, or -1 after saying what is wrong. */
-static int
-read_secret(int kind, char out[PWL_SECRET_MAX + 1])
+int
+cli_read_secret(int kind, char out[PWL_SECRET_MAX + 1])
 {
 	const char *what = kind == PWL_KIND_KEY ? "an API key (pwl_...)" :
 	    "a token (pwt_...)";
@@ -168,7 +168,7 @@ cmd_login(struct cli *c, int argc, char **argv)
 	    opts[O_TTL].val, 0, &ttl)) || (opts[O_SERVICES].val != NULL &&
 	    !cli_services_arg(opts[O_SERVICES].val)))
 		return CLI_EXIT_REFUSED;
-	if (read_secret(PWL_KIND_KEY, key) != 0)
+	if (cli_read_secret(PWL_KIND_KEY, key) != 0)
 		return CLI_EXIT_REFUSED;
 	pwl_w_init(&w, req, sizeof(req));
 	pwl_w_str(&w, PWL_T_KEY, key);
@@ -248,7 +248,7 @@ cmd_token_verify(struct cli *c, int argc, char **argv)
 	if (svc != NULL && (!cli_check_text("--service", svc,
 	    PWL_SERVICE_MAX) || strchr(svc, ',') != NULL))
 		return CLI_EXIT_REFUSED;
-	if (read_secret(PWL_KIND_TOKEN, tok) != 0)
+	if (cli_read_secret(PWL_KIND_TOKEN, tok) != 0)
 		return CLI_EXIT_REFUSED;
 	pwl_w_init(&w, req, sizeof(req));
 	pwl_w_str(&w, PWL_T_SERVICE, svc);

@@ -16,6 +16,15 @@
 
 #define DETAIL_DURATION \
 	"DURATION is a number with a unit: 90s, 15m, 12h or 90d.\n"
+#define DETAIL_CONTACT \
+	"Needs a fresh login: run it in a session you logged in to with\n" \
+	"pwless (its PWLESS_TOKEN), or give an API key on stdin:\n" \
+	"  --key-stdin   read one of your API keys from standard input\n" \
+	"A code goes to the new address and, if you have one, another to\n" \
+	"your current address; confirm each with 'pwless contact confirm'.\n"
+#define DETAIL_SINCE \
+	"  --since TIME  only events since TIME: a duration back from now\n" \
+	"                (2h, 7d) or a date (2026-11-28, \"2026-11-28 14:00\")\n"
 
 /*
  * Every command: the words that select it, its handler, how many
@@ -63,6 +72,25 @@ static const struct cli_cmd cmds[] = {
 	{ "token revoke", cmd_token_revoke, 1, "ID",
 	    "revoke one of your tokens at once",
 	    "ID is the 10-character id shown by 'pwless token list'.\n" },
+	{ "contact show", cmd_contact_show, 0, "[--json]",
+	    "show your email address, phone and any pending change", NULL },
+	{ "contact set-email", cmd_contact_set_email, 1,
+	    "ADDR [--key-stdin]", "change the address your codes go to",
+	    DETAIL_CONTACT },
+	{ "contact set-phone", cmd_contact_set_phone, 1,
+	    "+E164 [--key-stdin]", "change the phone your codes go to",
+	    DETAIL_CONTACT },
+	{ "contact confirm", cmd_contact_confirm, 1, "CODE",
+	    "confirm a contact change with a code it sent",
+	    "Give each code a change sent (to the new address, and to the\n"
+	    "current one); the change applies when all are confirmed.\n" },
+	{ "contact cancel", cmd_contact_cancel, 0, "",
+	    "cancel your pending contact change", NULL },
+	{ "contact remove", cmd_contact_remove, 1, "email|phone [--key-stdin]",
+	    "remove your email address or phone",
+	    "Needs a fresh login like set-email; the address is told.\n" },
+	{ "audit", cmd_audit, 0, "[--since TIME] [--json]",
+	    "show your own events in the audit trail", DETAIL_SINCE },
 	{ "admin user add", cmd_admin_user_add, 1,
 	    "USER [--email E] [--phone P]",
 	    "enroll a system account in pwless",
@@ -89,6 +117,18 @@ static const struct cli_cmd cmds[] = {
 	    "list the keys of a user", NULL },
 	{ "admin key revoke-all", cmd_admin_key_revoke_all, 1, "USER",
 	    "revoke every key of a user", NULL },
+	{ "admin contact approve", cmd_admin_contact_approve, 1, "USER",
+	    "apply a user's contact change without their old address",
+	    "For a user who lost their old address: waives its code.  The\n"
+	    "new address must still be confirmed by the user.\n" },
+	{ "admin audit verify", cmd_admin_audit_verify, 0, "",
+	    "check the audit trail's hash chain",
+	    "Exit status 0 when every row is intact, 1 naming the first\n"
+	    "row that was changed, removed or replaced.\n" },
+	{ "admin audit", cmd_admin_audit, 0,
+	    "[--user U] [--since TIME] [--json]",
+	    "list the audit trail, oldest first",
+	    "  --user U      only rows about user U\n" DETAIL_SINCE },
 	{ "doctor", cmd_doctor, 0,
 	    "[--config FILE] [--pam-dir DIR] [--sshd-config FILE] "
 	    "[--pwlessd PATH]",

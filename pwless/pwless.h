@@ -82,12 +82,18 @@ int	cli_services_arg(const char *);
 int	cli_print_secret(const char *);
 
 /* cmd_token.c: session and API tokens, "pwless login". */
+/* Reads a key or token (kind) from stdin; 0, or -1 after saying why. */
+int	cli_read_secret(int kind, char out[PWL_SECRET_MAX + 1]);
 int	cmd_login(struct cli *, int, char **);
 int	cmd_token_verify(struct cli *, int, char **);
 int	cmd_token_list(struct cli *, int, char **);
 int	cmd_token_revoke(struct cli *, int, char **);
 
 /* cmd_admin.c: admin commands. */
+/* A user name, an email address, an E.164 number: 1, or says why. */
+int	cli_user_arg(const char *);
+int	cli_email_arg(const char *);
+int	cli_phone_arg(const char *);
 int	cmd_admin_user_add(struct cli *, int, char **);
 int	cmd_admin_user_list(struct cli *, int, char **);
 int	cmd_admin_user_show(struct cli *, int, char **);
@@ -99,6 +105,20 @@ int	cmd_admin_user_set_phone(struct cli *, int, char **);
 int	cmd_admin_user_unlock(struct cli *, int, char **);
 int	cmd_admin_key_list(struct cli *, int, char **);
 int	cmd_admin_key_revoke_all(struct cli *, int, char **);
+
+/* cmd_contact.c: your email address and phone. */
+int	cmd_contact_show(struct cli *, int, char **);
+int	cmd_contact_set_email(struct cli *, int, char **);
+int	cmd_contact_set_phone(struct cli *, int, char **);
+int	cmd_contact_confirm(struct cli *, int, char **);
+int	cmd_contact_cancel(struct cli *, int, char **);
+int	cmd_contact_remove(struct cli *, int, char **);
+int	cmd_admin_contact_approve(struct cli *, int, char **);
+
+/* cmd_audit.c: the audit trail. */
+int	cmd_audit(struct cli *, int, char **);
+int	cmd_admin_audit(struct cli *, int, char **);
+int	cmd_admin_audit_verify(struct cli *, int, char **);
 
 /* cmd_doctor.c, cmd_authtest.c: checks for administrators. */
 int	cmd_doctor(struct cli *, int, char **);

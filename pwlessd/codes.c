@@ -40,7 +40,7 @@ struct start {
 	int		 renewed;
 };
 
-static void
+void
 code_hash(struct req *r, const char *cid, const char *code,
     uint8_t out[HASH_LEN])
 {
@@ -52,8 +52,8 @@ code_hash(struct req *r, const char *cid, const char *code,
 	sodium_memzero(buf, sizeof(buf));
 }
 
-static void
-new_code(uint32_t len, char *out)
+void
+code_new(uint32_t len, char *out)
 {
 	uint32_t i;
 
@@ -120,8 +120,10 @@ pick_target(struct req *r, struct start *s)
 	int ch = s->asked;
 
 	if (ch == PWL_CH_DEFAULT && s->known)
-		ch = !email_ok(c, &s->u) && sms_ok(c, &s->u) ? PWL_CH_SMS :
-		    PWL_CH_EMAIL;
+		ch = (!email_ok(c, &s->u) ||
+		    contact_cooling(r, &s->u, PWL_CH_EMAIL)) &&
+		    sms_ok(c, &s->u) && !contact_cooling(r, &s->u, PWL_CH_SMS) ?
+		    PWL_CH_SMS : PWL_CH_EMAIL;
 	else if (ch == PWL_CH_DEFAULT)
 		ch = c->email_transport == TR_NONE &&
 		    c->sms_transport != TR_NONE ? PWL_CH_SMS : PWL_CH_EMAIL;
@@ -137,6 +139,10 @@ pick_target(struct req *r, struct start *s)
 		s->dest = s->u.phone;
 	else
 		s->why = no_route(c, &s->u, ch);
+	if (s->dest != NULL && contact_cooling(r, &s->u, ch)) {
+		s->dest = NULL;		/* a new address, not yet trusted */
+		s->why = "cooling_off";
+	}
 	if (s->dest == NULL)
 		decoy_mask(r, s);
 	else if (ch == PWL_CH_SMS)
@@ -170,7 +176,7 @@ store_challenge(struct req *r, struct start *s)
 	ch->hash_version = HASH_VERSION;
 	ch->sent = r->now;
 	ch->expires = r->now + (int64_t)c->code_lifetime;
-	new_code(c->code_length, s->code);
+	code_new(c->code_length, s->code);
 	code_hash(r, ch->cid, s->code, ch->hash);
 	if (!s->renewed)
 		return store_chal_insert(r->d->st, ch);
@@ -254,10 +260,11 @@ read_start(struct req *r, struct start *s)
 }
 
 static void
-log_start(const struct start *s, uint16_t st)
+log_start(struct req *r, const struct start *s, uint16_t st)
 {
-	log_event(st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "code_start",
-	    "user", s->want.user, "service", s->want.service,
+	audit_event(r, st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "code_start",
+	    "method", "code", "user", s->want.user, "service",
+	    s->want.service,
 	    "rhost", s->want.rhost, "tty", s->tty,
 	    "channel", st == PWL_ST_OK ? channel_names[s->channel] : NULL,
 	    "challenge", st == PWL_ST_OK ? s->c.cid : NULL,
@@ -296,7 +303,7 @@ h_code_start(struct req *r, struct pwl_wbuf *w)
 	pwl_w_str(w, PWL_T_MASKED, s.masked);
 	pwl_w_u32(w, PWL_T_CODE_LEN, r->d->cfg.code_length);
  out:
-	log_start(&s, st);
+	log_start(r, &s, st);
 	sodium_memzero(s.code, sizeof(s.code));
 	sodium_memzero(&s.c.hash, sizeof(s.c.hash));
 	return st;
@@ -462,7 +469,7 @@ h_code_answer(struct req *r, struct pwl_wbuf *w)
  out:
 	if (r->attempts_left >= 0)
 		snprintf(left, sizeof(left), "%d", (int)r->attempts_left);
-	log_event(st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "auth",
+	audit_event(r, st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "auth",
 	    "method", "code", "user", a.want.user, "service", a.want.service,
 	    "rhost", a.want.rhost, "challenge", a.cid,
 	    "result", st == PWL_ST_OK ? "ok" : pwl_status_name(st),

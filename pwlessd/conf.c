@@ -112,6 +112,16 @@ static const struct cfg_key keys[] = {
 	N("outbox", "concurrency", outbox_concurrency, 1, 64),
 	D("outbox", "connect_timeout", outbox_connect_timeout, 1, 300),
 	D("outbox", "timeout", outbox_timeout, 1, 600),
+	D("contacts", "fresh_login", contact_fresh_login, 1, DAY),
+	D("contacts", "pending_lifetime", contact_pending_lifetime, 60,
+	    7 * DAY),
+	D("contacts", "cooling_off", contact_cooling_off, 0, 30 * DAY),
+	B("notify", "key_created", notify_key_created),
+	B("notify", "key_new_host", notify_key_new_host),
+	B("notify", "contact_changed", notify_contact_changed),
+	B("notify", "lockout", notify_lockout),
+	N("notify", "max_per_hour", notify_max_per_hour, 1, 1000),
+	D("audit", "keep", audit_keep, 0, 36500 * DAY),
 };
 
 struct parse_state {
@@ -161,6 +171,15 @@ config_defaults(struct config *c)
 	c->outbox_concurrency = 4;
 	c->outbox_connect_timeout = 10;
 	c->outbox_timeout = 30;
+	c->contact_fresh_login = 20 * 60;
+	c->contact_pending_lifetime = 3600;
+	c->contact_cooling_off = 0;
+	c->notify_key_created = 1;
+	c->notify_key_new_host = 1;
+	c->notify_contact_changed = 1;
+	c->notify_lockout = 1;
+	c->notify_max_per_hour = 10;
+	c->audit_keep = 365 * DAY;
 }
 
 static void

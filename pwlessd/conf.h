@@ -110,6 +110,21 @@ struct config {
 	uint32_t	outbox_concurrency;	/* deliveries in flight */
 	uint64_t	outbox_connect_timeout;
 	uint64_t	outbox_timeout;		/* whole delivery */
+
+	/* [contacts] */
+	uint64_t	contact_fresh_login;	/* a login proof's greatest age */
+	uint64_t	contact_pending_lifetime;
+	uint64_t	contact_cooling_off;	/* no login codes to a new one */
+
+	/* [notify] */
+	int		notify_key_created;
+	int		notify_key_new_host;
+	int		notify_contact_changed;
+	int		notify_lockout;
+	uint32_t	notify_max_per_hour;	/* per user, all kinds */
+
+	/* [audit] */
+	uint64_t	audit_keep;		/* rows older are pruned; 0 never */
 };
 
 enum sms_preset {

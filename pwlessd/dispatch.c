@@ -49,6 +49,15 @@ static const struct route {
 	{ PWL_MSG_CODE_START,		AUTH,	h_code_start },
 	{ PWL_MSG_CODE_ANSWER,		AUTH,	h_code_answer },
 	{ PWL_MSG_ADMIN_UNLOCK,		ADMIN,	h_admin_unlock },
+	{ PWL_MSG_CONTACT_SHOW,		SELF,	h_contact_show },
+	{ PWL_MSG_CONTACT_SET,		SELF,	h_contact_set },
+	{ PWL_MSG_CONTACT_CONFIRM,	SELF,	h_contact_confirm },
+	{ PWL_MSG_CONTACT_CANCEL,	SELF,	h_contact_cancel },
+	{ PWL_MSG_CONTACT_REMOVE,	SELF,	h_contact_remove },
+	{ PWL_MSG_AUDIT_LIST,		SELF,	h_audit_list },
+	{ PWL_MSG_ADMIN_AUDIT,		ADMIN,	h_admin_audit },
+	{ PWL_MSG_ADMIN_AUDIT_VERIFY,	ADMIN,	h_admin_audit_verify },
+	{ PWL_MSG_ADMIN_CONTACT_APPROVE, ADMIN,	h_admin_contact_approve },
 };
 
 static const struct route *
@@ -215,12 +224,15 @@ run(struct req *r, const uint8_t *body, size_t len, struct pwl_wbuf *out)
 		    (unsigned)r->uid, (int)r->pid, line);
 	}
 	if ((st = check_caller(r, rt->who)) != PWL_ST_OK) {
-		log_event(LOG_NOTICE, "refused", "type",
+		audit_event(r, LOG_NOTICE, "refused", "type",
 		    pwl_type_name(r->type), "reason", "not_permitted",
-		    "caller", r->caller, NULL);
+		    "caller", r->caller, "result",
+		    pwl_status_name(st), NULL);
 		return st;
 	}
 	st = rt->fn(r, out);
+	if (rt->who == SELF || rt->who == ADMIN)
+		audit_fallback(r, st, rt->who == ADMIN);
 	r->msg = NULL;
 	return st;
 }
@@ -245,7 +257,9 @@ dispatch(struct daemon *d, uid_t uid, gid_t gid, pid_t pid, uint16_t type,
 	r.now = time(NULL);
 	r.attempts_left = -1;
 	pwl_w_status(out, PWL_ST_INTERNAL);
+	audit_request_begin(&r);
 	st = run(&r, body, len, out);
+	st = audit_request_end(&r, st);
 	if (out->err != 0) {
 		log_msg(LOG_ERR, "reply to %s too large", pwl_type_name(type));
 		st = PWL_ST_INTERNAL;

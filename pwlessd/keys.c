@@ -133,10 +133,13 @@ h_auth_key(struct req *r, struct pwl_wbuf *w)
 	limits_auth_end(r, &b, st, why);	/* the failure budget */
 	if (st == PWL_ST_OK && r->now - k.last_used >= TOUCH_INTERVAL)
 		store_key_touch(r->d->st, k.id, r->now, in.service, in.rhost);
+	if (st == PWL_ST_OK)
+		notify_key_used(r, in.user, k.id, k.key_id, in.service,
+		    in.rhost);
 	if (st == PWL_ST_OK && req_wants_token(r))
 		login_token(r, &in, &k, w);
  out:
-	log_event(st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "auth",
+	audit_event(r, st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "auth",
 	    "method", "key", "user", in.user, "service", in.service,
 	    "rhost", in.rhost, "tty", in.tty,
 	    "key_id", k.key_id,
@@ -214,8 +217,10 @@ h_key_create(struct req *r, struct pwl_wbuf *w)
 		goto out;
 	}
 	write_new_key(w, &k, key);
-	log_event(LOG_NOTICE, "key_create", "user", u.name, "key_id",
-	    k.key_id, "label", k.label, "services", k.services, NULL);
+	audit_event(r, LOG_NOTICE, "key_create", "user", u.name, "key_id",
+	    k.key_id, "label", k.label, "services", k.services, "result",
+	    "ok", NULL);
+	notify_key_created(r, u.name, k.key_id, k.label);
  out:
 	sodium_memzero(key, sizeof(key));
 	return st;
@@ -294,8 +299,8 @@ h_key_revoke(struct req *r, struct pwl_wbuf *w)
 		req_message(r, "no active key %s among your keys; see 'pwless "
 		    "key list'", id);
 	if (sr == STORE_OK)
-		log_event(LOG_NOTICE, "key_revoke", "user", u.name, "key_id",
-		    id, NULL);
+		audit_event(r, LOG_NOTICE, "key_revoke", "user", u.name,
+		    "key_id", id, "result", "ok", NULL);
 	return status_from_store(r, sr);
 }
 
@@ -329,8 +334,9 @@ rotate(struct req *r, const struct user_row *u, const struct key_row *old,
 	pwl_w_str(w, PWL_T_KEY_ID, old->key_id);
 	pwl_w_u64(w, PWL_T_EXPIRES, (uint64_t)old_end);
 	pwl_w_end(w, mark);
-	log_event(LOG_NOTICE, "key_rotate", "user", u->name, "key_id",
-	    old->key_id, "new_key_id", nk.key_id, NULL);
+	audit_event(r, LOG_NOTICE, "key_rotate", "user", u->name, "key_id",
+	    old->key_id, "new_key_id", nk.key_id, "result", "ok", NULL);
+	notify_key_created(r, u->name, nk.key_id, nk.label);
  out:
 	sodium_memzero(key, sizeof(key));
 	return st;
@@ -405,7 +411,7 @@ h_admin_key_revoke_all(struct req *r, struct pwl_wbuf *w)
 		return status_from_store(r, sr);
 	pwl_w_u32(w, PWL_T_COUNT, n);
 	snprintf(count, sizeof(count), "%u", n);
-	log_event(LOG_NOTICE, "key_revoke_all", "user", u.name, "by",
-	    r->caller, "count", count, NULL);
+	audit_event(r, LOG_NOTICE, "key_revoke_all", "user", u.name, "by",
+	    r->caller, "count", count, "result", "ok", NULL);
 	return PWL_ST_OK;
 }

@@ -67,9 +67,9 @@ limits_check(struct req *r, const struct budget *b)
 		    left);
 	else
 		say_wait(r, "Too many failed attempts", left);
-	log_event(LOG_NOTICE, "refused", "type", pwl_type_name(r->type),
+	audit_event(r, LOG_NOTICE, "refused", "type", pwl_type_name(r->type),
 	    "user", b->name, "reason", b->failures >= r->d->cfg.max_failures ?
-	    "locked" : "delay", NULL);
+	    "locked" : "delay", "result", "RATE_LIMITED", NULL);
 	return PWL_ST_RATE_LIMITED;
 }
 
@@ -114,8 +114,10 @@ limits_fail(struct req *r, struct budget *b)
 		b->locked_until = c->lockout > 0 ?
 		    r->now + (int64_t)c->lockout : LOCK_FOREVER;
 		snprintf(n, sizeof(n), "%u", b->failures);
-		log_event(LOG_WARNING, "lockout", "user", b->name,
+		audit_event(r, LOG_WARNING, "lockout", "user", b->name,
 		    "failures", n, "enrolled", b->known ? "yes" : "no", NULL);
+		if (b->known)
+			notify_lockout(r, b->name, b->failures);
 	} else if (delay > 0)
 		b->locked_until = r->now + delay;
 	return budget_write(r, b);
@@ -183,8 +185,9 @@ refuse(struct req *r, const char *user, const char *reason, int64_t retry,
 	r->retry_after = (uint64_t)retry;
 	say_wait(r, what, (uint64_t)retry);
 	snprintf(secs, sizeof(secs), "%lld", (long long)retry);
-	log_event(LOG_WARNING, "refused", "type", "CODE_START", "user", user,
-	    "reason", reason, "retry_after", secs, NULL);
+	audit_event(r, LOG_WARNING, "refused", "type", pwl_type_name(r->type),
+	    "user", user, "reason", reason, "retry_after", secs, "result",
+	    "RATE_LIMITED", NULL);
 	return PWL_ST_RATE_LIMITED;
 }
 
@@ -255,8 +258,8 @@ h_admin_unlock(struct req *r, struct pwl_wbuf *w)
 		req_message(r, "user '%s' is not enrolled", user);
 	if (sr == STORE_OK) {
 		snprintf(n, sizeof(n), "%u", u.failures);
-		log_event(LOG_NOTICE, "user_unlock", "user", user, "by",
-		    r->caller, "failures", n, NULL);
+		audit_event(r, LOG_NOTICE, "user_unlock", "user", user, "by",
+		    r->caller, "failures", n, "result", "ok", NULL);
 	}
 	return status_from_store(r, sr);
 }

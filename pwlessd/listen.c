@@ -27,6 +27,7 @@
 #define IDLE_MS		30000	/* to start the next one */
 #define MAX_CONNS	4096
 #define MAX_PER_UID	32	/* for callers other than root */
+#define ACCEPT_BATCH	32	/* clients accepted per readiness event */
 
 struct conn {
 	int		 fd;
@@ -35,6 +36,7 @@ struct conn {
 	pid_t		 pid;
 	int64_t		 deadline;	/* monotonic ms */
 	int		 close_after;	/* close once out is written */
+	int		 held;		/* out waits for the pass's commit */
 	size_t		 inlen;
 	uint8_t		 in[PWL_HDR_LEN + PWL_REQ_MAX];
 	uint8_t		*out;		/* unsent reply bytes, or NULL */
@@ -44,6 +46,10 @@ struct conn {
 
 static uint8_t reply_buf[PWL_HDR_LEN + PWL_RESP_MAX];	/* one at a time */
 static int socket_activated;
+
+#define MAX_EVENTS	64	/* per epoll_wait: at most one reply each */
+static int held_fds[MAX_EVENTS];	/* replies waiting for the commit */
+static int nheld;
 
 static int64_t
 now_ms(void)
@@ -189,7 +195,8 @@ shed_one(struct daemon *d)
 	log_msg(LOG_WARNING, "out of file descriptors: refused a client");
 }
 
-static void
+/* Accepts one client; 0 when none is waiting (or no fd is left). */
+static int
 conn_accept(struct daemon *d)
 {
 	struct epoll_event ev;
@@ -202,7 +209,7 @@ conn_accept(struct daemon *d)
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE)
 			shed_one(d);
-		return;
+		return 0;
 	}
 	if (fd >= d->maxfd || d->nconns >= MAX_CONNS ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 ||
@@ -210,7 +217,7 @@ conn_accept(struct daemon *d)
 	    (cr.uid != 0 && uid_conns(d, cr.uid) >= MAX_PER_UID) ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
-		return;
+		return 1;
 	}
 	c->fd = fd;
 	c->uid = cr.uid;
@@ -223,10 +230,11 @@ conn_accept(struct daemon *d)
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		close(fd);
 		free(c);
-		return;
+		return 1;
 	}
 	d->conns[fd] = c;
 	d->nconns++;
+	return 1;
 }
 
 static void
@@ -288,6 +296,65 @@ conn_flush(struct daemon *d, struct conn *c)
 	return r;
 }
 
+/* Keeps a reply until the pass that made it has committed. */
+static int
+conn_hold(struct conn *c, const uint8_t *p, size_t n)
+{
+	if ((c->out = malloc(n)) == NULL)
+		return -1;
+	memcpy(c->out, p, n);
+	c->outlen = n;
+	c->outoff = 0;
+	c->held = 1;
+	held_fds[nheld++] = c->fd;
+	return 0;
+}
+
+/* A held reply whose changes were lost: UNAVAILABLE instead. */
+static int
+reply_unavailable(struct conn *c)
+{
+	uint8_t buf[PWL_HDR_LEN + 128];
+	struct pwl_hdr h;
+	struct pwl_wbuf w;
+
+	pwl_hdr_decode(c->out, PWL_RESP_MAX, &h);
+	explicit_bzero(c->out, c->outlen);
+	free(c->out);
+	c->out = NULL;
+	pwl_w_init(&w, buf + PWL_HDR_LEN, sizeof(buf) - PWL_HDR_LEN);
+	pwl_w_status(&w, PWL_ST_UNAVAILABLE);
+	pwl_w_str(&w, PWL_T_MESSAGE, "pwlessd could not record this; "
+	    "nothing was changed; try again");
+	h.body_len = (uint32_t)w.len;
+	pwl_hdr_encode(&h, buf);
+	if ((c->out = malloc(PWL_HDR_LEN + w.len)) == NULL)
+		return -1;
+	memcpy(c->out, buf, PWL_HDR_LEN + w.len);
+	c->outlen = PWL_HDR_LEN + w.len;
+	c->outoff = 0;
+	return 0;
+}
+
+/* After the pass's commit (ok) or its failure: sends what was held. */
+static void
+release_held(struct daemon *d, int ok)
+{
+	struct conn *c;
+	int i, fd;
+
+	for (i = 0; i < nheld; i++) {
+		fd = held_fds[i];
+		if ((c = d->conns[fd]) == NULL || !c->held)
+			continue;
+		c->held = 0;
+		if ((!ok && reply_unavailable(c) != 0) ||
+		    conn_flush(d, c) != 0)
+			conn_free(d, c);
+	}
+	nheld = 0;
+}
+
 /* Builds the reply frame for hdr into reply_buf and sends it. */
 static int
 conn_answer(struct daemon *d, struct conn *c, const struct pwl_hdr *h,
@@ -306,14 +373,20 @@ conn_answer(struct daemon *d, struct conn *c, const struct pwl_hdr *h,
 		pwl_w_status(&w, PWL_ST_BAD_REQUEST);
 		pwl_w_str(&w, PWL_T_MESSAGE, "request larger than 4096 bytes");
 		c->close_after = 1;
-	} else
+	} else {
+		if (nheld == MAX_EVENTS)	/* cannot happen; stay safe */
+			release_held(d, audit_pass_end(d) == 0);
 		dispatch(d, c->uid, c->gid, c->pid, h->type, body, h->body_len,
 		    &w);
+	}
 	rh.major = PWL_PROTO_MAJOR;
 	rh.minor = PWL_PROTO_MINOR;
 	rh.body_len = (uint32_t)w.len;
 	pwl_hdr_encode(&rh, reply_buf);
-	r = conn_send(d, c, reply_buf, PWL_HDR_LEN + w.len);
+	if (audit_pass_open(d))
+		r = conn_hold(c, reply_buf, PWL_HDR_LEN + w.len);
+	else
+		r = conn_send(d, c, reply_buf, PWL_HDR_LEN + w.len);
 	explicit_bzero(reply_buf, PWL_HDR_LEN + w.len);
 	return r;
 }
@@ -415,8 +488,9 @@ on_event(struct daemon *d, const struct epoll_event *ev)
 	struct conn *c;
 	int fd = ev->data.fd, r;
 
-	if (fd == d->listen_fd) {
-		conn_accept(d);
+	if (fd == d->listen_fd) {	/* a batch: requests share a pass */
+		for (r = 0; r < ACCEPT_BATCH && conn_accept(d); r++)
+			;
 		return;
 	}
 	if (fd == d->sigfd) {
@@ -427,6 +501,11 @@ on_event(struct daemon *d, const struct epoll_event *ev)
 		return;
 	if (fd < 0 || fd >= d->maxfd || (c = d->conns[fd]) == NULL)
 		return;
+	if (c->held) {		/* its reply waits for the commit */
+		if (ev->events & (EPOLLERR | EPOLLHUP))
+			conn_free(d, c);
+		return;
+	}
 	if (ev->events & (EPOLLERR | EPOLLHUP) && !(ev->events & EPOLLIN))
 		r = -1;
 	else if (c->out != NULL)
@@ -440,7 +519,7 @@ on_event(struct daemon *d, const struct epoll_event *ev)
 int
 listen_loop(struct daemon *d)
 {
-	struct epoll_event evs[64];
+	struct epoll_event evs[MAX_EVENTS];
 	int64_t next_sweep = now_ms() + 1000, now;
 	int i, n;
 
@@ -450,15 +529,17 @@ listen_loop(struct daemon *d)
 		return -1;
 	}
 	while (!d->stopping) {
-		n = epoll_wait(d->epfd, evs, 64, 1000);
+		n = epoll_wait(d->epfd, evs, MAX_EVENTS, 1000);
 		if (n < 0 && errno != EINTR)
 			return -1;
 		for (i = 0; i < n; i++)
 			on_event(d, &evs[i]);
+		release_held(d, audit_pass_end(d) == 0);
 		outbox_run(d);
 		if ((now = now_ms()) >= next_sweep) {
 			sweep(d, now);
 			tokens_sweep(d, (int64_t)time(NULL));
+			audit_prune(d, (int64_t)time(NULL));
 			next_sweep = now + 1000;
 		}
 	}

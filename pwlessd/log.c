@@ -115,3 +115,38 @@ log_event(int prio, const char *event, ...)
 	va_end(ap);
 	emit(prio, line);
 }
+
+/* Appends " k=v" with v quoted as in log lines; out stays terminated. */
+size_t
+log_kv_append(char *out, size_t sz, size_t off, const char *k, const char *v)
+{
+	if (v == NULL || *v == '\0')
+		return off;
+	if (off > 0)
+		off = append(out, sz, off, " ");
+	off = append(out, sz, off, k);
+	off = append(out, sz, off, "=");
+	return append_value(out, sz, off, v);
+}
+
+/* Formats an event from n name/value pairs kv[2i], kv[2i + 1] into out. */
+size_t
+log_event_format(char *out, size_t sz, const char *event,
+    const char *const *kv, size_t n)
+{
+	size_t i, off;
+
+	out[0] = '\0';
+	off = append(out, sz, 0, "event=");
+	off = append_value(out, sz, off, event);
+	for (i = 0; i < n; i++)
+		off = log_kv_append(out, sz, off, kv[2 * i], kv[2 * i + 1]);
+	return off;
+}
+
+/* A line made by log_event_format (and maybe more log_kv_append). */
+void
+log_line(int prio, const char *line)
+{
+	emit(prio, line);
+}

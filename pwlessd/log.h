@@ -5,6 +5,7 @@
 #ifndef PWLESSD_LOG_H
 #define PWLESSD_LOG_H
 
+#include <stddef.h>
 #include <syslog.h>
 
 /* foreground: lines go to stderr; else syslog(LOG_AUTHPRIV). */
@@ -22,5 +23,13 @@ void	log_event(int prio, const char *event, ...)
 	    __attribute__((sentinel));
 
 int	log_debug_enabled(void);
+
+/* Appends " k=v" to out (as in an event line); returns the new length. */
+size_t	log_kv_append(char *out, size_t sz, size_t off, const char *k,
+	    const char *v);
+/* An event line from n name/value pairs kv[2i], kv[2i + 1] (audit.c). */
+size_t	log_event_format(char *out, size_t sz, const char *event,
+	    const char *const *kv, size_t n);
+void	log_line(int prio, const char *line);
 
 #endif /* PWLESSD_LOG_H */

@@ -206,6 +206,37 @@ outbox_queue(struct req *r, const struct outbox_msg *m)
 	return sr;
 }
 
+/*
+ * Commits a message its caller rendered (a notice or a contact code) to
+ * the outbox: the same Message-ID and retry discipline as codes.
+ */
+int
+outbox_queue_text(struct req *r, const struct outbox_text *t)
+{
+	struct outbox_row o;
+	int sr = STORE_ERR;
+
+	memset(&o, 0, sizeof(o));
+	if (r->d->outbox == NULL ||
+	    pwl_strlcpy(o.body, t->body, sizeof(o.body)) >= sizeof(o.body) ||
+	    pwl_strlcpy(o.subject, t->subject != NULL ? t->subject : "",
+	    sizeof(o.subject)) >= sizeof(o.subject))
+		goto out;
+	pwl_strlcpy(o.user, t->user, sizeof(o.user));
+	o.channel = t->channel;
+	pwl_strlcpy(o.dest, t->dest, sizeof(o.dest));
+	pwl_strlcpy(o.code, t->code != NULL ? t->code : "", sizeof(o.code));
+	new_msgid(r->d->outbox, o.msgid, sizeof(o.msgid));
+	o.created = r->now;
+	o.expires = t->expires;
+	o.next_try = r->now;
+	if ((sr = store_outbox_insert(r->d->st, &o)) == STORE_OK)
+		outbox_wake(r->d);
+ out:
+	sodium_memzero(&o, sizeof(o));
+	return sr;
+}
+
 /* --- results ------------------------------------------------------------ */
 
 static int64_t

@@ -27,6 +27,8 @@ struct conn;
 struct outbox;
 struct user_row;
 struct send_row;
+struct audit_row;
+struct token_row;
 
 /* Subkeys derived from the master key, one per use (secret.c). */
 struct secrets {
@@ -34,6 +36,13 @@ struct secrets {
 	uint8_t		tokens[SUBKEY_LEN];	/* session token hashes */
 	uint8_t		codes[SUBKEY_LEN];	/* one-time code hashes */
 	uint8_t		audit[SUBKEY_LEN];	/* audit chain */
+};
+
+/* audit.c: the group commit of one event loop pass. */
+struct audit_pass {
+	int		 open;		/* the pass's transaction is open */
+	int		 lost;		/* SQLite ended it after an error */
+	int64_t		 prune_at;	/* next prune (audit_admin.c) */
 };
 
 struct daemon {
@@ -53,6 +62,7 @@ struct daemon {
 	int		 reserve_fd;	/* spare fd for EMFILE */
 	int64_t		 token_sweep_at; /* tokens.c: next sweep, 0 = now */
 	struct outbox	*outbox;	/* outbox.c: queue and sender child */
+	struct audit_pass audit;	/* audit.c */
 };
 
 /* One request being answered. */
@@ -68,6 +78,8 @@ struct req {
 	char			 message[PWL_STR_MAX + 1]; /* for the user */
 	uint64_t		 retry_after;	/* seconds, 0 = none */
 	int32_t			 attempts_left;	/* -1 = none */
+	int			 savepoint;	/* audit.c: request's own */
+	int			 audit_failed;	/* a row could not be written */
 };
 
 typedef uint16_t (*handler_fn)(struct req *, struct pwl_wbuf *);
@@ -144,6 +156,9 @@ uint16_t h_session_close(struct req *, struct pwl_wbuf *);
 uint16_t h_token_issue(struct req *, struct pwl_wbuf *);
 uint16_t h_token_list(struct req *, struct pwl_wbuf *);
 uint16_t h_token_revoke(struct req *, struct pwl_wbuf *);
+/* The caller's own live token tok (contacts.c: proof of a fresh login). */
+uint16_t token_owned(struct req *, const char *tok, struct token_row *,
+	    const char **why);
 /* Deletes expired tokens; cheap when none is due (listen.c's tick). */
 void	tokens_sweep(struct daemon *, int64_t now);
 
@@ -182,6 +197,10 @@ uint16_t h_admin_unlock(struct req *, struct pwl_wbuf *);
 /* codes.c */
 uint16_t h_code_start(struct req *, struct pwl_wbuf *);
 uint16_t h_code_answer(struct req *, struct pwl_wbuf *);
+/* A new code of len digits; its hash bound to a challenge id (contacts). */
+void	code_new(uint32_t len, char *out);
+void	code_hash(struct req *, const char *cid, const char *code,
+	    uint8_t out[HASH_LEN]);
 
 /* outbox.c: what a queued message is made of */
 struct outbox_msg {
@@ -203,5 +222,67 @@ int	outbox_queue(struct req *, const struct outbox_msg *);
 void	outbox_wake(struct daemon *);
 void	outbox_run(struct daemon *);
 int	outbox_event(struct daemon *, int fd, uint32_t events);
+
+/* A message rendered by its caller (notify.c): notices, contact codes. */
+struct outbox_text {
+	const char	*user;
+	int		 channel;
+	const char	*dest;
+	const char	*subject;	/* email only */
+	const char	*body;
+	const char	*code;		/* NULL for a notice */
+	int64_t		 expires;	/* dropped, not sent, after this */
+};
+int	outbox_queue_text(struct req *, const struct outbox_text *);
+
+/* audit.c: the audit trail and the group commit of a loop pass */
+/*
+ * Records an event of the request: at its end (audit_request_end) it is
+ * appended to the audit trail in the request's savepoint and logged as
+ * log_event would, with its row id.  Pairs named user, service, rhost,
+ * method and result fill those columns; the others form the detail.  A
+ * row that cannot be written fails the request and undoes its writes.
+ */
+int	audit_event(struct req *, int prio, const char *event, ...)
+	    __attribute__((sentinel));
+void	audit_hash(const struct secrets *, const struct audit_row *,
+	    uint8_t out[HASH_LEN]);
+void	audit_fallback(struct req *, uint16_t st, int admin);
+void	audit_request_begin(struct req *);
+uint16_t audit_request_end(struct req *, uint16_t);
+int	audit_pass_open(const struct daemon *);
+int	audit_pass_end(struct daemon *);
+
+/* audit_admin.c: reading, verifying and pruning the trail */
+uint16_t h_audit_list(struct req *, struct pwl_wbuf *);
+uint16_t h_admin_audit(struct req *, struct pwl_wbuf *);
+uint16_t h_admin_audit_verify(struct req *, struct pwl_wbuf *);
+void	audit_anchor_mac(const struct secrets *, int64_t id,
+	    const uint8_t hash[HASH_LEN], int64_t time, uint8_t out[HASH_LEN]);
+void	audit_prune(struct daemon *, int64_t now);
+
+/* contacts.c: self-service contact changes */
+uint16_t h_contact_show(struct req *, struct pwl_wbuf *);
+uint16_t h_contact_set(struct req *, struct pwl_wbuf *);
+uint16_t h_contact_confirm(struct req *, struct pwl_wbuf *);
+uint16_t h_contact_cancel(struct req *, struct pwl_wbuf *);
+uint16_t h_contact_remove(struct req *, struct pwl_wbuf *);
+uint16_t h_admin_contact_approve(struct req *, struct pwl_wbuf *);
+/* 1 while channel's address of u is in its cooling-off period. */
+int	contact_cooling(struct req *, const struct user_row *, int channel);
+
+/* notify.c: security notices and contact codes, through the outbox */
+void	notify_key_created(struct req *, const char *user,
+	    const char *key_id, const char *label);
+void	notify_key_used(struct req *, const char *user, int64_t key_ref,
+	    const char *key_id, const char *service, const char *rhost);
+void	notify_lockout(struct req *, const char *user, uint32_t failures);
+void	notify_contact_changed(struct req *, const char *user,
+	    const char *kind, const char *dest, const char *what,
+	    const char *rhost);
+int	notify_contact_code(struct req *, const char *user, const char *kind,
+	    const char *dest, const char *code, const char *masked_new,
+	    int64_t expires);
+void	notify_prune(struct daemon *, int64_t now);
 
 #endif /* PWLESSD_H */

@@ -53,6 +53,7 @@ static const char *const migrations[] = {
 	store_schema_core,	/* users, keys */
 	store_schema_tokens,	/* tokens */
 	store_schema_codes,	/* challenges, outbox, sends, unknown_names */
+	store_schema_audit,	/* audit, contact changes, key rhosts... */
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -288,6 +289,14 @@ store_col_text(sqlite3_stmt *q, int i, char *out, size_t sz)
 int
 store_run_write(struct store *s, sqlite3_stmt *q)
 {
+	s->must_sync = 1;	/* a group commit then waits for the disk */
+	return store_write_unsynced(s, q);
+}
+
+/* A write that alone does not make a group commit wait for the disk. */
+int
+store_write_unsynced(struct store *s, sqlite3_stmt *q)
+{
 	int rc;
 
 	if (q == NULL)
@@ -317,6 +326,9 @@ store_step_done(struct store *s, sqlite3_stmt *q, int rc)
 static const char Q_BEGIN[] = "BEGIN IMMEDIATE";
 static const char Q_COMMIT[] = "COMMIT";
 static const char Q_ROLLBACK[] = "ROLLBACK";
+static const char Q_SAVEPOINT[] = "SAVEPOINT pwl";
+static const char Q_RELEASE[] = "RELEASE pwl";
+static const char Q_ROLLBACK_TO[] = "ROLLBACK TO pwl";
 
 static int
 tx(struct store *s, const char *sql)
@@ -331,20 +343,148 @@ tx(struct store *s, const char *sql)
 	return rc == SQLITE_DONE ? STORE_OK : store_map_rc(rc);
 }
 
+/*
+ * Transactions nest: the outermost is BEGIN IMMEDIATE, inner ones are
+ * savepoints, so a handler's read-decide-write step can run inside the
+ * event loop pass's group commit (audit.c) and still undo only itself.
+ */
 int
 store_begin(struct store *s)
 {
-	return tx(s, Q_BEGIN);
+	int r = tx(s, s->depth == 0 ? Q_BEGIN : Q_SAVEPOINT);
+
+	if (r == STORE_OK)
+		s->depth++;
+	return r;
 }
 
+/* On failure the transaction stays open: the caller rolls it back. */
 int
 store_commit(struct store *s)
 {
-	return tx(s, Q_COMMIT);
+	int r;
+
+	if (s->depth == 0)
+		return STORE_ERR;
+	if ((r = tx(s, s->depth == 1 ? Q_COMMIT : Q_RELEASE)) == STORE_OK)
+		s->depth--;
+	return r;
 }
 
 void
 store_rollback(struct store *s)
 {
-	(void)tx(s, Q_ROLLBACK);
+	if (s->depth == 0)
+		return;
+	if (s->depth-- == 1) {
+		(void)tx(s, Q_ROLLBACK);
+		return;
+	}
+	(void)tx(s, Q_ROLLBACK_TO);
+	(void)tx(s, Q_RELEASE);
+}
+
+/*
+ * SQLite ends a transaction by itself on some errors (disk full, I/O).
+ * Returns 1, and forgets the nesting, when that happened to ours.
+ */
+int
+store_tx_lost(struct store *s)
+{
+	if (s->depth == 0 || !sqlite3_get_autocommit(s->db))
+		return 0;
+	s->depth = 0;
+	return 1;
+}
+
+int
+store_in_tx(const struct store *s)
+{
+	return s->depth > 0;
+}
+
+/* --- group commit (audit.c) --------------------------------------------- */
+
+static const char Q_SYNC_NORMAL[] = "PRAGMA synchronous = NORMAL";
+static const char Q_SYNC_FULL[] = "PRAGMA synchronous = FULL";
+
+/* fsync of the WAL file: what synchronous = FULL does at each commit. */
+static int
+sync_wal(struct store *s)
+{
+	sqlite3_file *f = NULL;
+	int rc;
+
+	rc = sqlite3_file_control(s->db, "main",
+	    SQLITE_FCNTL_JOURNAL_POINTER, &f);
+	if (rc != SQLITE_OK)
+		return store_map_rc(rc);
+	if (f != NULL && f->pMethods != NULL &&
+	    (rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL)) != SQLITE_OK) {
+		log_msg(LOG_ERR, "database %s: cannot sync its log: %s",
+		    s->path, sqlite3_errstr(rc));
+		return store_map_rc(rc);
+	}
+	s->unsynced = 0;
+	return STORE_OK;
+}
+
+/*
+ * A group's transaction: its commit writes the log without waiting for
+ * the disk (synchronous = NORMAL, which may only change outside a
+ * transaction); store_commit_group then syncs unless every write in it
+ * was store_write_unsynced.
+ */
+int
+store_begin_group(struct store *s)
+{
+	int r;
+
+	if (s->depth != 0)
+		return STORE_ERR;
+	if ((r = tx(s, Q_SYNC_NORMAL)) != STORE_OK)
+		return r;
+	s->must_sync = 0;
+	if ((r = store_begin(s)) != STORE_OK)
+		(void)tx(s, Q_SYNC_FULL);
+	return r;
+}
+
+/*
+ * Commits a group: durable on disk (one fsync) when it wrote anything
+ * that must be, else committed and synced by the next durable commit,
+ * checkpoint or store_sync_pending.  On failure it stays open.
+ */
+int
+store_commit_group(struct store *s)
+{
+	int r;
+
+	if ((r = store_commit(s)) != STORE_OK)
+		return r;
+	if (s->must_sync)
+		r = sync_wal(s);
+	else
+		s->unsynced = 1;
+	if (tx(s, Q_SYNC_FULL) != STORE_OK) {
+		log_msg(LOG_ERR, "database %s: cannot restore synchronous = "
+		    "FULL: %s", s->path, sqlite3_errmsg(s->db));
+		return STORE_ERR;
+	}
+	return r;
+}
+
+/* After a group that was rolled back: the connection as it was. */
+void
+store_end_group(struct store *s)
+{
+	(void)tx(s, Q_SYNC_FULL);
+}
+
+/* Makes unsynced group commits durable; cheap when there are none. */
+void
+store_sync_pending(struct store *s)
+{
+	if (s->unsynced && s->depth == 0)
+		(void)sync_wal(s);
 }

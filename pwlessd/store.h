@@ -197,6 +197,14 @@ typedef int (*store_outbox_cb)(void *, const struct outbox_row *);
 int	store_begin(struct store *);
 int	store_commit(struct store *);
 void	store_rollback(struct store *);
+/* Nesting (store.c): inner begins are savepoints. */
+int	store_in_tx(const struct store *);
+int	store_tx_lost(struct store *);
+/* A loop pass's group commit (store.c, used by audit.c). */
+int	store_begin_group(struct store *);
+int	store_commit_group(struct store *);
+void	store_end_group(struct store *);
+void	store_sync_pending(struct store *);
 
 int	store_chal_get(struct store *, const char *cid, struct chal_row *);
 /* The pending, unexpired challenge with want's user, uid, service, rhost. */
@@ -231,5 +239,92 @@ int	store_unknown_set(struct store *, const char *, uint32_t failures,
 int	store_user_set_budget(struct store *, const char *, uint32_t failures,
 	    int64_t locked_until);
 int	store_limits_prune(struct store *, int64_t now, int64_t idle);
+
+/* --- audit trail, notices, contact changes (store_audit.c,
+ * store_contacts.c) ------------------------------------------------- */
+
+#define AUDIT_DETAIL_MAX	PWL_STR_MAX
+#define AUDIT_WORD_MAX		63	/* event, method, result */
+
+/* One audit row; hash = keyed BLAKE2b(prev_hash, the row's fields). */
+struct audit_row {
+	int64_t		id;		/* 1, 2, ...: never reused */
+	int64_t		time;
+	char		event[AUDIT_WORD_MAX + 1];
+	char		user[PWL_USER_MAX + 1];
+	int64_t		caller_uid;
+	char		service[PWL_SERVICE_MAX + 1];
+	char		rhost[PWL_RHOST_MAX + 1];
+	char		method[AUDIT_WORD_MAX + 1];
+	char		result[AUDIT_WORD_MAX + 1];
+	char		detail[AUDIT_DETAIL_MAX + 1];	/* k=v k=v */
+	uint8_t		prev_hash[32];
+	uint8_t		hash[32];
+	int		oversize;	/* a field longer than pwlessd writes */
+};
+
+/* Where the chain starts after pruning: the last pruned row. */
+struct audit_anchor {
+	int64_t		id;
+	uint8_t		hash[32];
+	int64_t		time;		/* when it was pruned */
+	uint8_t		mac[32];	/* keyed hash of the three above */
+};
+
+/* A pending (or ended) change of a user's email or phone. */
+struct contact_row {
+	int64_t		id;
+	char		cid[PWL_CHALLENGE_MAX + 1];	/* in the codes' hash */
+	int64_t		user_id;
+	uint32_t	uid;		/* caller that asked */
+	char		kind[8];	/* "email" or "phone" */
+	char		new_value[PWL_EMAIL_MAX + 1];
+	char		old_kind[8];	/* "" when no second code went */
+	char		old_value[PWL_EMAIL_MAX + 1];
+	char		state[16];
+	uint8_t		new_hash[32];
+	uint8_t		old_hash[32];
+	int		has_old_hash;
+	int		hash_version;
+	int		new_ok;		/* new address confirmed */
+	int		old_ok;		/* 1 confirmed, 2 waived by an admin */
+	uint32_t	attempts;	/* wrong codes so far */
+	char		service[PWL_SERVICE_MAX + 1];	/* of the fresh login */
+	char		rhost[PWL_RHOST_MAX + 1];
+	int64_t		created;
+	int64_t		expires;
+	int64_t		done;		/* when it ended */
+};
+
+typedef int (*store_audit_cb)(void *, const struct audit_row *);
+
+int	store_audit_insert(struct store *, const struct audit_row *);
+/* The newest row's id and hash; STORE_NOTFOUND when the table is empty. */
+int	store_audit_head(struct store *, int64_t *id, uint8_t hash[32]);
+int	store_audit_hash_of(struct store *, int64_t id, uint8_t hash[32]);
+int	store_audit_page(struct store *, const char *user, int64_t after,
+	    int64_t since, uint32_t limit, store_audit_cb, void *);
+int	store_audit_bounds(struct store *, int64_t since, int64_t *first_new,
+	    int64_t *first);
+int	store_audit_delete(struct store *, int64_t upto);
+int	store_audit_anchor_get(struct store *, struct audit_anchor *);
+int	store_audit_anchor_set(struct store *, const struct audit_anchor *);
+int	store_notice_stats(struct store *, const char *user, const char *kind,
+	    int64_t since, uint32_t *count, int64_t *last_kind);
+int	store_notice_add(struct store *, const char *user, const char *kind,
+	    int64_t now);
+int	store_notice_prune(struct store *, int64_t before);
+int	store_key_rhost(struct store *, int64_t key_ref, const char *rhost,
+	    int64_t now);
+
+int	store_contact_insert(struct store *, struct contact_row *);
+int	store_contact_pending(struct store *, int64_t user_id,
+	    struct contact_row *);
+int	store_contact_set(struct store *, const struct contact_row *);
+int	store_contact_cancel(struct store *, int64_t user_id, int64_t now);
+int	store_contact_applied(struct store *, int64_t user_id,
+	    const char *kind, const char *value, int64_t *when);
+int	store_contact_prune(struct store *, int64_t before);
+int	store_user_clear_contact(struct store *, int64_t user_id, int phone);
 
 #endif /* PWLESSD_STORE_H */

@@ -10,7 +10,7 @@
 
 #include "store.h"
 
-#define STORE_MAX_STMTS	96
+#define STORE_MAX_STMTS	160
 
 struct store {
 	sqlite3		*db;
@@ -18,6 +18,9 @@ struct store {
 	size_t		 nstmts;
 	const char	*sql[STORE_MAX_STMTS];	/* static strings, by address */
 	sqlite3_stmt	*stmt[STORE_MAX_STMTS];
+	int		 depth;		/* open transactions and savepoints */
+	int		 must_sync;	/* the group wrote what must be durable */
+	int		 unsynced;	/* group commits not yet on disk */
 };
 
 /*
@@ -32,6 +35,8 @@ void	store_bind_text(sqlite3_stmt *, int, const char *);
 void	store_col_text(sqlite3_stmt *, int, char *, size_t);
 /* Steps a write; STORE_NOTFOUND when it changed no row. */
 int	store_run_write(struct store *, sqlite3_stmt *);
+/* The same for a write that may wait for the next sync (audit rows). */
+int	store_write_unsynced(struct store *, sqlite3_stmt *);
 /* After a step that gave no row: STORE_NOTFOUND or the error. */
 int	store_step_done(struct store *, sqlite3_stmt *, int rc);
 
@@ -39,5 +44,6 @@ int	store_step_done(struct store *, sqlite3_stmt *, int rc);
 extern const char store_schema_core[];
 extern const char store_schema_tokens[];
 extern const char store_schema_codes[];	/* store_codes.c */
+extern const char store_schema_audit[];	/* store_audit.c */
 
 #endif /* PWLESSD_STORE_INT_H */

@@ -137,14 +137,15 @@ mint(struct req *r, struct token_row *t, struct pwl_wbuf *w)
 }
 
 static void
-log_issue(const struct token_row *t, uint16_t st, const char *why)
+log_issue(struct req *r, const struct token_row *t, uint16_t st,
+    const char *why)
 {
 	char ttl[32] = "";
 
 	if (st == PWL_ST_OK)
 		pwl_format_duration((uint64_t)(t->expires - t->created), ttl,
 		    sizeof(ttl));
-	log_event(st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "token_issue",
+	audit_event(r, st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "token_issue",
 	    "user", t->user, "kind", t->kind, "token_id", st == PWL_ST_OK ?
 	    t->token_id : NULL, "services", t->services, "service",
 	    t->service, "rhost", t->rhost, "ttl", ttl,
@@ -174,7 +175,7 @@ token_for_login(struct req *r, const struct token_grant *g,
 	    end;
 	if ((st = room_for_token(r, g->user_id)) == PWL_ST_OK)
 		st = mint(r, &t, w);
-	log_issue(&t, st, st == PWL_ST_LIMIT ? "too_many_tokens" : NULL);
+	log_issue(r, &t, st, st == PWL_ST_LIMIT ? "too_many_tokens" : NULL);
 	r->message[0] = '\0';	/* the login's reply, not the token's */
 	return st;
 }
@@ -265,6 +266,17 @@ token_check(struct req *r, const char *tok, const struct want *wt,
 	return *why == NULL ? PWL_ST_OK : PWL_ST_DENIED;
 }
 
+/* The caller's own live token: a proof of a recent login (contacts.c). */
+uint16_t
+token_owned(struct req *r, const char *tok, struct token_row *t,
+    const char **why)
+{
+	struct want wt = { r->caller, NULL, NULL };
+
+	memset(t, 0, sizeof(*t));
+	return token_check(r, tok, &wt, t, why);
+}
+
 /* May the caller check tokens of users other than its own? */
 static int
 may_verify_any(struct req *r)
@@ -336,7 +348,7 @@ h_token_verify(struct req *r, struct pwl_wbuf *w)
 	if (t.services[0] != '\0')
 		pwl_w_str(w, PWL_T_SERVICES, t.services);
  out:
-	log_event(st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "auth",
+	audit_event(r, st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "auth",
 	    "method", "token", "user", wt.user != NULL ? wt.user : t.user,
 	    "service", in.service, "rhost", in.rhost, "token_id",
 	    t.token_id, "result", st == PWL_ST_OK ? "ok" :
@@ -373,8 +385,8 @@ h_session_close(struct req *r, struct pwl_wbuf *w)
 	}
 	if ((sr = store_token_delete(r->d->st, t.id)) < 0)
 		return status_from_store(r, sr);
-	log_event(LOG_INFO, "token_revoke", "user", t.user, "token_id",
-	    t.token_id, "by", "session_close", NULL);
+	audit_event(r, LOG_INFO, "token_revoke", "user", t.user, "token_id",
+	    t.token_id, "by", "session_close", "result", "ok", NULL);
 	return PWL_ST_OK;
 }
 
@@ -429,7 +441,7 @@ issue_key(struct req *r, struct key_row *k)
 	sodium_memzero(key, sizeof(key));
 	if (st == PWL_ST_OK)
 		(void)store_key_touch(r->d->st, k->id, r->now, ISSUER, NULL);
-	log_event(st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "auth",
+	audit_event(r, st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "auth",
 	    "method", "key", "user", r->caller, "service", ISSUER,
 	    "key_id", k->key_id, "result", st == PWL_ST_OK ? "ok" :
 	    pwl_status_name(st), "reason", why, NULL);
@@ -468,7 +480,7 @@ h_token_issue(struct req *r, struct pwl_wbuf *w)
 		t.expires = k.expires;
 	if ((st = mint(r, &t, w)) == PWL_ST_OK && t.services[0] != '\0')
 		pwl_w_str(w, PWL_T_SERVICES, t.services);
-	log_issue(&t, st, NULL);
+	log_issue(r, &t, st, NULL);
  out:
 	return st;
 }
@@ -537,8 +549,8 @@ h_token_revoke(struct req *r, struct pwl_wbuf *w)
 		req_message(r, "no live token %s among your tokens; see "
 		    "'pwless token list'", id);
 	if (sr == STORE_OK)
-		log_event(LOG_NOTICE, "token_revoke", "user", u.name,
-		    "token_id", id, "by", "owner", NULL);
+		audit_event(r, LOG_NOTICE, "token_revoke", "user", u.name,
+		    "token_id", id, "by", "owner", "result", "ok", NULL);
 	return status_from_store(r, sr);
 }
 

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <pwd.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "codefmt.h"
@@ -142,9 +143,9 @@ h_admin_user_add(struct req *r, struct pwl_wbuf *w)
 	}
 	if (sr != STORE_OK)
 		return status_from_store(r, sr);
-	log_event(LOG_NOTICE, "user_add", "user", u.name, "by", r->caller,
-	    "email", u.email[0] ? "set" : NULL,
-	    "phone", u.phone[0] ? "set" : NULL, NULL);
+	audit_event(r, LOG_NOTICE, "user_add", "user", u.name, "by",
+	    r->caller, "email", u.email[0] ? "set" : NULL,
+	    "phone", u.phone[0] ? "set" : NULL, "result", "ok", NULL);
 	return PWL_ST_OK;
 }
 
@@ -233,6 +234,44 @@ h_admin_user_show(struct req *r, struct pwl_wbuf *w)
 	return PWL_ST_OK;
 }
 
+/* Tells an address an admin replaced that it no longer gets codes. */
+static void
+tell_old(struct req *r, const char *user, const char *kind,
+    const char *old, const char *now_is)
+{
+	char what[PWL_STR_MAX + PWL_EMAIL_MAX + 1], m[PWL_EMAIL_MAX + 1];
+
+	if (old[0] == '\0' || now_is[0] == '\0' || strcmp(old, now_is) == 0)
+		return;
+	if (strcmp(kind, "phone") == 0)
+		codefmt_mask_phone(now_is, m, sizeof(m));
+	else
+		codefmt_mask_email(now_is, m, sizeof(m));
+	snprintf(what, sizeof(what), "an administrator set the %s to %s",
+	    strcmp(kind, "phone") == 0 ? "phone number" : "email address", m);
+	notify_contact_changed(r, user, kind, old, what, NULL);
+}
+
+/* An admin's direct change: no codes; the old addresses are told. */
+static int
+admin_contact(struct req *r, const char *user, const char *email,
+    const char *phone)
+{
+	struct user_row old;
+	int sr;
+
+	if ((sr = store_user_get(r->d->st, user, &old)) != STORE_OK ||
+	    (sr = store_user_set_contact(r->d->st, user, email, phone)) !=
+	    STORE_OK)
+		return sr;
+	audit_event(r, LOG_NOTICE, "contact_set", "user", user, "by",
+	    r->caller, "email", email[0] ? "set" : NULL, "phone",
+	    phone[0] ? "set" : NULL, "result", "ok", NULL);
+	tell_old(r, user, "email", old.email, email);
+	tell_old(r, user, "phone", old.phone, phone);
+	return STORE_OK;
+}
+
 uint16_t
 h_admin_user_set(struct req *r, struct pwl_wbuf *w)
 {
@@ -250,16 +289,12 @@ h_admin_user_set(struct req *r, struct pwl_wbuf *w)
 	if (pwl_msg_u8(r->msg, PWL_T_DISABLED, &dis) == 0) {
 		sr = store_user_set_disabled(r->d->st, user, dis != 0);
 		if (sr == STORE_OK)
-			log_event(LOG_NOTICE, dis ? "user_disable" :
-			    "user_enable", "user", user, "by", r->caller, NULL);
+			audit_event(r, LOG_NOTICE, dis ? "user_disable" :
+			    "user_enable", "user", user, "by", r->caller,
+			    "result", "ok", NULL);
 	}
-	if (sr == STORE_OK && (email[0] != '\0' || phone[0] != '\0')) {
-		sr = store_user_set_contact(r->d->st, user, email, phone);
-		if (sr == STORE_OK)
-			log_event(LOG_NOTICE, "contact_set", "user", user,
-			    "by", r->caller, "email", email[0] ? "set" : NULL,
-			    "phone", phone[0] ? "set" : NULL, NULL);
-	}
+	if (sr == STORE_OK && (email[0] != '\0' || phone[0] != '\0'))
+		sr = admin_contact(r, user, email, phone);
 	if (sr == STORE_NOTFOUND)
 		req_message(r, "user '%s' is not enrolled; enrol with 'pwless "
 		    "admin user add %s'", user, user);
@@ -279,7 +314,7 @@ h_admin_user_remove(struct req *r, struct pwl_wbuf *w)
 	if (sr == STORE_NOTFOUND)
 		req_message(r, "user '%s' is not enrolled", user);
 	if (sr == STORE_OK)
-		log_event(LOG_NOTICE, "user_remove", "user", user, "by",
-		    r->caller, NULL);
+		audit_event(r, LOG_NOTICE, "user_remove", "user", user, "by",
+		    r->caller, "result", "ok", NULL);
 	return status_from_store(r, sr);
 }

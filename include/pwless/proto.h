@@ -82,6 +82,49 @@
  * ADMIN_UNLOCK     req: USER                   resp: -  (NOT_FOUND)
  *                  Clears the failure count and any delay or lockout.
  *
+ * Contacts (self-service).  A change needs a fresh login: TOKEN, one of
+ * the caller's live tokens made within [contacts] fresh_login, or KEY,
+ * one of their keys (NOT_PERMITTED otherwise).  A code goes to the new
+ * address and, when the account has one, another to the old address
+ * (the same kind, else the other kind); the change applies when both are
+ * confirmed, then the old address gets a notice.  One pending change a
+ * user; a new one replaces it.
+ * CONTACT_SHOW     req: -    resp: EMAIL? PHONE? ITEM* { KIND COOLING }
+ *                  and, for a pending change, KIND PENDING NEED EXPIRES
+ *                  MASKED_OLD?.  NEED lists what is still to confirm:
+ *                  "new", "old" or "new,old"; "admin" when the old
+ *                  address cannot get a code and only an admin can
+ *                  approve.  COOLING: login codes to that address
+ *                  resume then ([contacts] cooling_off).
+ * CONTACT_SET      req: EMAIL|PHONE TOKEN|KEY
+ *                  resp: MASKED MASKED_OLD? NEED EXPIRES
+ *                  EXISTS when it is the address already on file;
+ *                  NO_FACTOR when its transport is off; RATE_LIMITED by
+ *                  the send limits of codes.
+ * CONTACT_CONFIRM  req: CODE   resp: NEED STATE ("pending", "applied")
+ *                  A code of either side; DENIED with ATTEMPTS_LEFT
+ *                  ([codes] max_attempts wrong codes burn the change);
+ *                  EXPIRED; NOT_FOUND when nothing is pending.
+ * CONTACT_CANCEL   req: -      resp: -  (NOT_FOUND)
+ * CONTACT_REMOVE   req: KIND ("email" or "phone") TOKEN|KEY   resp: -
+ *                  (NOT_FOUND when not set); the address gets a notice.
+ *
+ * Audit trail.  Rows are listed oldest first, a page at a time: NEXT,
+ * when present, goes in the next request.  An ITEM is { AUDIT_ID TIME
+ * EVENT UID USER? SERVICE? RHOST? METHOD? RESULT? DETAIL? }.
+ * AUDIT_LIST       req: SINCE? NEXT?           resp: ITEM* NEXT?
+ *                  The caller's own rows (USER = the caller) only.
+ * ADMIN_AUDIT      req: USER? SINCE? NEXT?     resp: ITEM* NEXT?
+ * ADMIN_AUDIT_VERIFY req: NEXT?
+ *                  resp: COUNT (rows checked) NEXT? | BROKEN MESSAGE,
+ *                  and HEAD AUDIT_ID (the last row checked) at the end.
+ *                  Checks up to 20000 rows a request; BROKEN names the
+ *                  first row whose hash, predecessor or id is wrong.
+ * ADMIN_CONTACT_APPROVE req: USER   resp: NEED STATE
+ *                  Waives the old address's code of USER's pending
+ *                  change (they lost it); the new address must still be
+ *                  confirmed.  NOT_FOUND when nothing is pending.
+ *
  * CODE_START in full: resp CHALLENGE TTL MASKED CODE_LEN; RATE_LIMITED
  * with RETRY_AFTER and MESSAGE when a send limit or the account's
  * failure budget refuses it.  CODE_ANSWER: OK; DENIED with ATTEMPTS_LEFT
@@ -122,6 +165,9 @@ enum pwl_type {
 	PWL_MSG_CONTACT_SHOW	= 0x0401,
 	PWL_MSG_CONTACT_SET	= 0x0402, /* email? | phone? */
 	PWL_MSG_CONTACT_CONFIRM	= 0x0403, /* CODE */
+	PWL_MSG_CONTACT_CANCEL	= 0x0404,
+	PWL_MSG_CONTACT_REMOVE	= 0x0405, /* kind, TOKEN|KEY */
+	PWL_MSG_AUDIT_LIST	= 0x0501, /* since?, next? */
 
 	/* admin: uid 0 or members of admin_group */
 	PWL_MSG_ADMIN_USER_ADD	  = 0x0f01, /* user, email?, phone? */
@@ -132,7 +178,9 @@ enum pwl_type {
 	PWL_MSG_ADMIN_KEY_LIST	  = 0x0f06, /* user */
 	PWL_MSG_ADMIN_KEY_REVOKE_ALL = 0x0f07, /* user */
 	PWL_MSG_ADMIN_UNLOCK	  = 0x0f08, /* user */
-	PWL_MSG_ADMIN_AUDIT	  = 0x0f09, /* user?, since? */
+	PWL_MSG_ADMIN_AUDIT	  = 0x0f09, /* user?, since?, next? */
+	PWL_MSG_ADMIN_AUDIT_VERIFY = 0x0f0a, /* next? */
+	PWL_MSG_ADMIN_CONTACT_APPROVE = 0x0f0b, /* user */
 
 	/* internal: pwlessd to its sender child (socketpair only) */
 	PWL_MSG_SEND		= 0x0e01, /* outbox row to deliver */
@@ -213,6 +261,15 @@ enum pwl_tag {
 	PWL_T_SUBJECT	= 0x002b, /* str, printable, 255: mail subject */
 	PWL_T_BODY	= 0x802c, /* text, SECRET, 4000: message body */
 	PWL_T_MSGID	= 0x802d, /* str, printable, 128: Message-ID */
+	PWL_T_NEED	= 0x0050, /* str, printable, 16: "new,old" */
+	PWL_T_COOLING	= 0x0051, /* u64 unix time: codes resume then */
+	PWL_T_METHOD	= 0x0052, /* str, printable, 63: key/code/token */
+	PWL_T_RESULT	= 0x0053, /* str, printable, 63 */
+	PWL_T_DETAIL	= 0x0054, /* str, printable, 255: k=v k=v */
+	PWL_T_AUDIT_ID	= 0x0055, /* u64: audit row */
+	PWL_T_HEAD	= 0x0056, /* str, printable, 64: hash, hex */
+	PWL_T_MASKED_OLD = 0x0057, /* str, printable, 254 */
+	PWL_T_BROKEN	= 0x0058, /* u64: first audit row that fails */
 };
 
 enum pwl_channel {

@@ -2,7 +2,8 @@
 
 CodeDaemon is a pwltest.Daemon wired to a MailSink and an SmsGateway
 (pwlessd-sender from the build tree, short retry backoff, debug logging
-so the no-secrets check also covers the debug lines).  PamSession drives
+so the no-secrets check also covers the debug lines; security notices
+off unless notify=True, so the mails a test counts are its codes).  PamSession drives
 pamdrive interactively: real libpam asks, the test reads the code from the
 mail sink between prompts and answers.  code_start/code_answer speak the
 wire protocol directly; run as a script, this file does the same for
@@ -34,7 +35,8 @@ CHANNEL = {"default": 0, "email": 1, "sms": 2}
 class CodeDaemon(Daemon):
     """pwlessd with [email] on mail and [sms] (Twilio preset) on sms."""
 
-    def __init__(self, mail=None, sms=None, extra="", limits=""):
+    def __init__(self, mail=None, sms=None, extra="", limits="",
+                 notify=False):
         super().__init__()
         conf = ("[outbox]\nsender = %s\nretry_min = 1s\nretry_max = 2s\n"
                 "connect_timeout = 3s\ntimeout = 10s\n" % SENDER)
@@ -53,6 +55,9 @@ class CodeDaemon(Daemon):
                      (sms.sid, sms.url(), auth))
         conf += "[limits]\n" + (limits or "sends_per_hour = 100\n")
         conf += "[codes]\nresend_interval = 0s\n"
+        if not notify:	# security notices would interleave with codes
+            conf += ("[notify]\nkey_created = no\nkey_new_host = no\n"
+                     "contact_changed = no\nlockout = no\n")
         self.extra = conf + extra
         self.write_conf(self.extra)
 
