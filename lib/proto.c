@@ -66,6 +66,7 @@ static const struct pwl_tag_info tags[] = {
 	{ PWL_T_AUDIT_ID,	PWL_K_U64,	8,		"audit_id" },
 	{ PWL_T_HEAD,		PWL_K_PRINT,	64,		"head" },
 	{ PWL_T_MASKED_OLD,	PWL_K_PRINT,	PWL_EMAIL_MAX,	"masked_old" },
+	{ PWL_T_LAST_ERROR,	PWL_K_PRINT,	PWL_STR_MAX,	"last_error" },
 	{ PWL_T_BROKEN,		PWL_K_U64,	8,		"broken" },
 };
 
@@ -511,6 +512,8 @@ pwl_type_name(uint16_t type)
 	case PWL_MSG_ADMIN_AUDIT: return "ADMIN_AUDIT";
 	case PWL_MSG_ADMIN_AUDIT_VERIFY: return "ADMIN_AUDIT_VERIFY";
 	case PWL_MSG_ADMIN_CONTACT_APPROVE: return "ADMIN_CONTACT_APPROVE";
+	case PWL_MSG_ADMIN_SEND_TEST: return "ADMIN_SEND_TEST";
+	case PWL_MSG_ADMIN_OUTBOX_STATE: return "ADMIN_OUTBOX_STATE";
 	case PWL_MSG_SEND: return "SEND";
 	}
 	return "UNKNOWN_TYPE";

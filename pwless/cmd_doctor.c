@@ -262,6 +262,89 @@ check_files(struct doctor *d)
 	check_database(d, uid, owner);
 }
 
+/* --- a test message through the configured transport ------------------ */
+
+#define SEND_WAIT_MS	30000	/* the sender's default whole-delivery timeout */
+
+static int
+outbox_state(struct doctor *d, uint64_t id, char *state, size_t ssz,
+    uint32_t *tries, char *err, size_t esz)
+{
+	uint8_t buf[64];
+	struct pwl_wbuf w;
+	struct pwl_reply rep;
+
+	pwl_w_init(&w, buf, sizeof(buf));
+	pwl_w_u64(&w, PWL_T_OUTBOX_ID, id);
+	if (pwl_transact(d->socket, 5000, PWL_MSG_ADMIN_OUTBOX_STATE, w.p,
+	    w.len, &rep) != 0 || rep.msg.status != PWL_ST_OK)
+		return -1;
+	pwl_msg_str(&rep.msg, PWL_T_STATE, state, ssz);
+	pwl_msg_str(&rep.msg, PWL_T_LAST_ERROR, err, esz);
+	if (pwl_msg_u32(&rep.msg, PWL_T_COUNT, tries) != 0)
+		*tries = 0;
+	return 0;
+}
+
+/* Waits for the first delivery attempt of row id and says how it went. */
+static void
+send_verdict(struct doctor *d, const char *dest, uint64_t id)
+{
+	char state[16] = "", err[PWL_STR_MAX + 1] = "";
+	uint32_t tries = 0;
+	int waited;
+
+	for (waited = 0; waited < SEND_WAIT_MS; waited += 250) {
+		if (outbox_state(d, id, state, sizeof(state), &tries, err,
+		    sizeof(err)) != 0)
+			break;
+		if (strcmp(state, "queued") != 0 || tries > 0)
+			break;
+		usleep(250000);
+	}
+	if (strcmp(state, "sent") == 0)
+		doc_ok("send-test", "a test message to %s was delivered; "
+		    "check that it arrived", dest);
+	else if (tries > 0 || strcmp(state, "dead") == 0)
+		doc_fail(d, "send-test", "check the transport settings in "
+		    "pwlessd.conf ([email] url, from, username, password_file; "
+		    "[sms] url, auth) and that this host reaches the server",
+		    "delivery to %s failed (%s, %u tr%s): %s", dest, state,
+		    tries, tries == 1 ? "y" : "ies", err[0] ? err : "no reason "
+		    "given");
+	else
+		doc_fail(d, "send-test", "see pwlessd's log ('journalctl -u "
+		    "pwlessd'): is pwlessd-sender running?", "the test message "
+		    "to %s was not tried within %d s (state %s)", dest,
+		    SEND_WAIT_MS / 1000, state[0] ? state : "unknown");
+}
+
+static void
+send_test(struct doctor *d, const char *dest)
+{
+	uint8_t buf[512];
+	struct pwl_wbuf w;
+	struct pwl_reply rep;
+	char msg[PWL_STR_MAX + 1] = "";
+	uint64_t id;
+	int r;
+
+	pwl_w_init(&w, buf, sizeof(buf));
+	pwl_w_str(&w, dest[0] == '+' ? PWL_T_PHONE : PWL_T_EMAIL, dest);
+	r = pwl_transact(d->socket, 5000, PWL_MSG_ADMIN_SEND_TEST, w.p, w.len,
+	    &rep);
+	if (r == 0 && rep.msg.status == PWL_ST_OK &&
+	    pwl_msg_u64(&rep.msg, PWL_T_OUTBOX_ID, &id) == 0) {
+		send_verdict(d, dest, id);
+		return;
+	}
+	if (r == 0)
+		pwl_msg_str(&rep.msg, PWL_T_MESSAGE, msg, sizeof(msg));
+	doc_fail(d, "send-test", msg[0] != '\0' ? msg : "see the daemon "
+	    "finding above", "cannot queue a test message to %s (%s)", dest,
+	    r != 0 ? pwl_strerror(r) : pwl_status_name(rep.msg.status));
+}
+
 /* --- the command ------------------------------------------------------- */
 
 int
@@ -270,7 +353,7 @@ cmd_doctor(struct cli *c, int argc, char **argv)
 	struct cli_opt opts[] = {
 		{ "config", 1, NULL }, { "pam-dir", 1, NULL },
 		{ "sshd-config", 1, NULL }, { "pwlessd", 1, NULL },
-		{ NULL, 0, NULL },
+		{ "send-test", 1, NULL }, { NULL, 0, NULL },
 	};
 	struct doctor d;
 	int r;
@@ -297,6 +380,8 @@ cmd_doctor(struct cli *c, int argc, char **argv)
 	check_files(&d);
 	doc_check_pam(&d);
 	doc_check_sshd(&d);
+	if (opts[4].val != NULL)
+		send_test(&d, opts[4].val);
 	printf("\n%d failure%s, %d warning%s\n", d.nfail, d.nfail == 1 ? "" :
 	    "s", d.nwarn, d.nwarn == 1 ? "" : "s");
 	return d.nfail == 0 ? CLI_EXIT_OK : CLI_EXIT_REFUSED;

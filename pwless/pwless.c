@@ -131,7 +131,7 @@ static const struct cli_cmd cmds[] = {
 	    "  --user U      only rows about user U\n" DETAIL_SINCE },
 	{ "doctor", cmd_doctor, 0,
 	    "[--config FILE] [--pam-dir DIR] [--sshd-config FILE] "
-	    "[--pwlessd PATH]",
+	    "[--pwlessd PATH] [--send-test ADDRESS|+PHONE]",
 	    "check this host's pwless set-up and say how to fix it",
 	    "Checks pwlessd (running, version, config), the master key and\n"
 	    "database permissions, every PAM service that uses pam_pwless,\n"
@@ -141,7 +141,10 @@ static const struct cli_cmd cmds[] = {
 	    "pwlessd.conf)\n"
 	    "  --pam-dir DIR      PAM configuration (default /etc/pam.d)\n"
 	    "  --sshd-config FILE check sshd with this sshd_config\n"
-	    "  --pwlessd PATH     pwlessd binary for --check-config\n" },
+	    "  --pwlessd PATH     pwlessd binary for --check-config\n"
+	    "  --send-test DEST   send a test message to an email address or\n"
+	    "                     +phone through the configured transport and\n"
+	    "                     report its delivery\n" },
 	{ "auth-test", cmd_authtest, 1, "USER [--service S] [--pam-dir DIR]",
 	    "try a PAM service's login on this terminal",
 	    "Runs the auth and account stacks of a PAM service with a real\n"

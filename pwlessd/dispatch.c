@@ -58,6 +58,8 @@ static const struct route {
 	{ PWL_MSG_ADMIN_AUDIT,		ADMIN,	h_admin_audit },
 	{ PWL_MSG_ADMIN_AUDIT_VERIFY,	ADMIN,	h_admin_audit_verify },
 	{ PWL_MSG_ADMIN_CONTACT_APPROVE, ADMIN,	h_admin_contact_approve },
+	{ PWL_MSG_ADMIN_SEND_TEST,	ADMIN,	h_admin_send_test },
+	{ PWL_MSG_ADMIN_OUTBOX_STATE,	ADMIN,	h_admin_outbox_state },
 };
 
 static const struct route *

@@ -77,7 +77,7 @@ queue(struct req *r, const char *user, int ch, const char *dest,
 	struct outbox_text t = { user, ch, dest, subject, body, code,
 	    expires };
 
-	if (outbox_queue_text(r, &t) != STORE_OK) {
+	if (outbox_queue_text(r, &t, NULL) != STORE_OK) {
 		r->audit_failed = 1;
 		log_msg(LOG_ERR, "cannot queue a message for %s: %s", user,
 		    store_errmsg(r->d->st));

@@ -211,7 +211,7 @@ outbox_queue(struct req *r, const struct outbox_msg *m)
  * the outbox: the same Message-ID and retry discipline as codes.
  */
 int
-outbox_queue_text(struct req *r, const struct outbox_text *t)
+outbox_queue_text(struct req *r, const struct outbox_text *t, int64_t *idp)
 {
 	struct outbox_row o;
 	int sr = STORE_ERR;
@@ -230,8 +230,11 @@ outbox_queue_text(struct req *r, const struct outbox_text *t)
 	o.created = r->now;
 	o.expires = t->expires;
 	o.next_try = r->now;
-	if ((sr = store_outbox_insert(r->d->st, &o)) == STORE_OK)
+	if ((sr = store_outbox_insert(r->d->st, &o)) == STORE_OK) {
+		if (idp != NULL)
+			*idp = o.id;
 		outbox_wake(r->d);
+	}
  out:
 	sodium_memzero(&o, sizeof(o));
 	return sr;

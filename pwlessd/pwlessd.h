@@ -194,6 +194,10 @@ void	limits_auth_end(struct req *, struct budget *, uint16_t,
 void	limits_prune(struct daemon *, int64_t now);
 uint16_t h_admin_unlock(struct req *, struct pwl_wbuf *);
 
+/* sendtest.c: 'pwless doctor --send-test' */
+uint16_t h_admin_send_test(struct req *, struct pwl_wbuf *);
+uint16_t h_admin_outbox_state(struct req *, struct pwl_wbuf *);
+
 /* codes.c */
 uint16_t h_code_start(struct req *, struct pwl_wbuf *);
 uint16_t h_code_answer(struct req *, struct pwl_wbuf *);
@@ -233,7 +237,9 @@ struct outbox_text {
 	const char	*code;		/* NULL for a notice */
 	int64_t		 expires;	/* dropped, not sent, after this */
 };
-int	outbox_queue_text(struct req *, const struct outbox_text *);
+/* Sets *idp (may be NULL) to the new outbox row. */
+int	outbox_queue_text(struct req *, const struct outbox_text *,
+	    int64_t *idp);
 
 /* audit.c: the audit trail and the group commit of a loop pass */
 /*

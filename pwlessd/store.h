@@ -227,6 +227,9 @@ int	store_outbox_drop_challenge(struct store *, int64_t challenge,
 	    int64_t now, uint32_t *);
 int	store_outbox_expire(struct store *, int64_t now, uint32_t *);
 int	store_outbox_prune(struct store *, int64_t before);
+/* A row's state (queued, sent, dead, dropped), tries and last error. */
+int	store_outbox_state(struct store *, int64_t id, char state[16],
+	    uint32_t *tries, char error[PWL_STR_MAX + 1]);
 void	store_checkpoint(struct store *);
 
 int	store_send_add(struct store *, const struct send_row *);

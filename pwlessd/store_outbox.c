@@ -214,3 +214,27 @@ store_checkpoint(struct store *s)
 		;
 	sqlite3_reset(q);
 }
+
+static const char Q_OUT_STATE[] =
+    "SELECT state, tries, last_error FROM outbox WHERE id = ?";
+
+int
+store_outbox_state(struct store *s, int64_t id, char state[16],
+    uint32_t *tries, char error[PWL_STR_MAX + 1])
+{
+	sqlite3_stmt *q = store_q(s, Q_OUT_STATE);
+	int rc;
+
+	state[0] = error[0] = '\0';
+	*tries = 0;
+	if (q == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(q, 1, id);
+	if ((rc = sqlite3_step(q)) != SQLITE_ROW)
+		return store_step_done(s, q, rc);
+	store_col_text(q, 0, state, 16);
+	*tries = (uint32_t)sqlite3_column_int64(q, 1);
+	store_col_text(q, 2, error, PWL_STR_MAX + 1);
+	sqlite3_reset(q);
+	return STORE_OK;
+}

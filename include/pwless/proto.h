@@ -138,6 +138,12 @@
  * UNAVAILABLE (try again later) or NOT_PERMITTED (will never work),
  * MESSAGE saying why.
  *
+ * ADMIN_SEND_TEST  req: EMAIL | PHONE        resp: OUTBOX_ID MSGID
+ *                  Queues a test message (no secret) through the
+ *                  configured transport: 'pwless doctor --send-test'.
+ * ADMIN_OUTBOX_STATE req: OUTBOX_ID           resp: STATE COUNT LAST_ERROR?
+ *                  STATE is queued, sent, dead or dropped; COUNT the tries.
+ *
  * Self-service messages (KEY_*, CONTACT_*, TOKEN_ISSUE/LIST/REVOKE) carry
  * no user: the subject is the caller's uid from SO_PEERCRED.
  */
@@ -181,6 +187,8 @@ enum pwl_type {
 	PWL_MSG_ADMIN_AUDIT	  = 0x0f09, /* user?, since?, next? */
 	PWL_MSG_ADMIN_AUDIT_VERIFY = 0x0f0a, /* next? */
 	PWL_MSG_ADMIN_CONTACT_APPROVE = 0x0f0b, /* user */
+	PWL_MSG_ADMIN_SEND_TEST	  = 0x0f20, /* email | phone */
+	PWL_MSG_ADMIN_OUTBOX_STATE = 0x0f21, /* outbox_id */
 
 	/* internal: pwlessd to its sender child (socketpair only) */
 	PWL_MSG_SEND		= 0x0e01, /* outbox row to deliver */
@@ -270,6 +278,7 @@ enum pwl_tag {
 	PWL_T_HEAD	= 0x0056, /* str, printable, 64: hash, hex */
 	PWL_T_MASKED_OLD = 0x0057, /* str, printable, 254 */
 	PWL_T_BROKEN	= 0x0058, /* u64: first audit row that fails */
+	PWL_T_LAST_ERROR = 0x0060, /* str, printable, 255: delivery error */
 };
 
 enum pwl_channel {

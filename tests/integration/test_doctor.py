@@ -239,6 +239,50 @@ def test_unknown_module_option():
         check("unknown option 'method=key'" in r.stdout, r.stdout)
 
 
+def mail_conf(sink_url):
+    from codetest import SENDER
+    return ("[outbox]\nsender = %s\nretry_min = 1s\nconnect_timeout = 2s\n"
+            "timeout = 5s\n[email]\ntransport = smtp\nurl = %s\n"
+            "from = pwless@example.org\nstarttls = no\n" % (SENDER, sink_url))
+
+
+def test_send_test_delivered():
+    """--send-test: a test message reaches the real SMTP server and
+    doctor says it was delivered"""
+    from mailsink import MailSink
+    with MailSink() as mail:
+        with Setup(mail_conf(mail.url())) as s:
+            s.good_pam()
+            r = s.doctor("--send-test", "ops@example.org")
+            eq(r.returncode, 0, "exit status:\n" + r.stdout + r.stderr)
+            check("ok     send-test:" in r.stdout, r.stdout)
+            msg = mail.wait(1, rcpt="ops@example.org", timeout=10)
+            check("test message" in msg.text, msg.text)
+            check(msg.code() is None, "a code in a test message")
+
+
+def test_send_test_server_down():
+    """--send-test with the mail server down: a FAIL with the delivery
+    error and what to check"""
+    from mailsink import MailSink, free_port
+    url = "smtp://127.0.0.1:%d" % free_port()
+    with Setup(mail_conf(url)) as s:
+        s.good_pam()
+        block = fails_with(s.doctor("--send-test", "ops@example.org"),
+                           "send-test", "ops@example.org")
+        check("[email] url" in block, block)
+
+
+def test_send_test_without_transport():
+    """--send-test with no transport configured: refused, and doctor says
+    which setting is missing"""
+    with Setup() as s:
+        s.good_pam()
+        block = fails_with(s.doctor("--send-test", "ops@example.org"),
+                           "send-test")
+        check("[email] transport" in block, block)
+
+
 def test_doctor_knows_every_module_option():
     """doctor's list of module options is the one pam_pwless.c parses"""
     flags, values = module_options()
@@ -261,5 +305,8 @@ if __name__ == "__main__":
         test_ignore_unavailable_alone,
         test_debian_style_stack_passes,
         test_unknown_module_option,
+        test_send_test_delivered,
+        test_send_test_server_down,
+        test_send_test_without_transport,
         test_doctor_knows_every_module_option,
     ])
