@@ -20,7 +20,7 @@ echo "1..3"
 banned=$(grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|strncpy|system|popen)[[:space:]]*\(' $files |
     grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/\*|\*)')
 check "no banned function (strcpy strcat sprintf vsprintf gets strtok atoi strncpy system popen)" "$banned"
-slashes=$(grep -nE '^[[:space:]]*//|;[[:space:]]*//' $files | grep -v 'http')
+slashes=$(grep -nE '(^|[;{}()])[[:space:]]*//' $files | grep -v 'http')
 check "no // comments in C" "$slashes"
 nohead=$(for f in $files; do
 	head -1 "$f" | grep -q '^/\*' || echo "$f"
