@@ -48,6 +48,13 @@ const char store_schema_core[] =
     ");"
     "CREATE INDEX keys_user ON keys(user_id);";
 
+/*
+ * Reads of the main database file through mmap: a key check in a large
+ * database (a million keys is ~120 MB) then costs no pread per page that
+ * SQLite's own 2 MB cache misses.  Writes still go through the WAL.
+ */
+#define STORE_MMAP_SIZE	"268435456"
+
 /* Schema steps; schema[i] takes user_version i to i + 1. */
 static const char *const migrations[] = {
 	store_schema_core,	/* users, keys */
@@ -168,6 +175,7 @@ configure_db(struct store *s)
 	if ((r = exec(s, "PRAGMA journal_mode = WAL")) != STORE_OK ||
 	    (r = exec(s, "PRAGMA synchronous = FULL")) != STORE_OK ||
 	    (r = exec(s, "PRAGMA secure_delete = ON")) != STORE_OK ||
+	    (r = exec(s, "PRAGMA mmap_size = " STORE_MMAP_SIZE)) != STORE_OK ||
 	    (r = exec(s, "PRAGMA foreign_keys = ON")) != STORE_OK)
 		return r;
 	return STORE_OK;
