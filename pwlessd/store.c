@@ -309,6 +309,45 @@ store_run_write(struct store *s, sqlite3_stmt *q)
 	return sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOTFOUND;
 }
 
+static const char Q_SYNC_NORMAL[] = "PRAGMA synchronous = NORMAL";
+static const char Q_SYNC_FULL[] = "PRAGMA synchronous = FULL";
+
+static int
+step_once(struct store *s, const char *sql)
+{
+	sqlite3_stmt *q = store_q(s, sql);
+	int rc;
+
+	if (q == NULL)
+		return STORE_ERR;
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? STORE_OK : store_map_rc(rc);
+}
+
+/*
+ * A write whose loss in a power cut costs nothing that matters (a key's
+ * last-used stamp): committed to the WAL without waiting for the disk
+ * (synchronous = NORMAL for this statement only).  The database stays
+ * consistent; the next FULL commit makes it durable too.  A key check
+ * then never waits for an fsync.
+ */
+int
+store_run_write_lazy(struct store *s, sqlite3_stmt *q)
+{
+	int r;
+
+	if (step_once(s, Q_SYNC_NORMAL) != STORE_OK)
+		return store_run_write(s, q);	/* in a transaction: FULL */
+	r = store_run_write(s, q);
+	if (step_once(s, Q_SYNC_FULL) != STORE_OK) {
+		log_msg(LOG_ERR, "database %s: cannot restore synchronous = "
+		    "FULL: %s", s->path, sqlite3_errmsg(s->db));
+		return STORE_ERR;
+	}
+	return r;
+}
+
 int
 store_step_done(struct store *s, sqlite3_stmt *q, int rc)
 {
