@@ -188,6 +188,12 @@ store_open(const char *path, struct store **sp)
 	int rc, r = STORE_ERR;
 
 	*sp = NULL;
+	/*
+	 * One thread owns the database (DESIGN 9): no SQLite mutexes and no
+	 * memory statistics.  Refused (harmlessly) once SQLite is running.
+	 */
+	(void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (make_parent(path) != 0)
 		return STORE_ERR;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
