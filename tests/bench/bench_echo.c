@@ -75,32 +75,38 @@ accept_one(int ep, int lfd)
 		drop(ep, fd);
 }
 
-/* Reads; answers a whole frame.  -1: drop the client. */
+/*
+ * Reads the header and the body that came with it, as pwlessd's
+ * conn_read does; answers a whole frame.  -1: drop the client.
+ */
 static int
 serve(int fd, struct conn *c)
 {
 	struct pwl_hdr h;
 	uint8_t out[PWL_HDR_LEN + 2];
-	size_t want = PWL_HDR_LEN;
+	size_t want;
 	ssize_t n;
 
-	if (c->inlen >= PWL_HDR_LEN) {
+	for (;;) {
+		want = PWL_HDR_LEN;
+		if (c->inlen >= PWL_HDR_LEN) {
+			if (pwl_hdr_decode(c->in, PWL_REQ_MAX, &h) != 0)
+				return -1;
+			want += h.body_len;
+		}
+		n = recv(fd, c->in + c->inlen, want - c->inlen, 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return -1;
+		if (n < 0)
+			return 0;
+		c->inlen += (size_t)n;
+		if (c->inlen < PWL_HDR_LEN)
+			return 0;
 		if (pwl_hdr_decode(c->in, PWL_REQ_MAX, &h) != 0)
 			return -1;
-		want += h.body_len;
+		if (c->inlen == PWL_HDR_LEN + h.body_len)
+			break;
 	}
-	n = recv(fd, c->in + c->inlen, want - c->inlen, 0);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-		return -1;
-	if (n < 0)
-		return 0;
-	c->inlen += (size_t)n;
-	if (c->inlen < PWL_HDR_LEN)
-		return 0;
-	if (pwl_hdr_decode(c->in, PWL_REQ_MAX, &h) != 0)
-		return -1;
-	if (c->inlen < PWL_HDR_LEN + h.body_len)
-		return 0;
 	h.body_len = 2;
 	pwl_hdr_encode(&h, out);
 	out[PWL_HDR_LEN] = 0;
