@@ -187,6 +187,8 @@ main(int argc, char **argv)
 	struct bench_cfg c;
 	struct bench_result r;
 	const struct bench_ops ops = { setup, once, NULL };
+	size_t i;
+	int rc = 0;
 
 	memset(&b, 0, sizeof(b));
 	b.service = "bench";
@@ -197,8 +199,13 @@ main(int argc, char **argv)
 	if (bench_run(&c, &ops, &b, &r) != 0) {
 		fprintf(stderr, "bench_keys: %s: a worker could not start\n",
 		    c.label);
-		return 1;
+		rc = 1;
+	} else
+		bench_print(&c, &r);
+	for (i = 0; i < b.nkeys; i++) {
+		free(b.keys[i].user);
+		free(b.keys[i].key);
 	}
-	bench_print(&c, &r);
-	return 0;
+	free(b.keys);
+	return rc;
 }

@@ -24,7 +24,7 @@ struct pam_bench {
 	const char	*service;	/* this worker's */
 	const char	*users[USERS_MAX]; /* -u: worker i is users[i % n] */
 	int		 nusers;
-	char		**answers;	/* -a one, or -A one per operation */
+	char		**answers;	/* -a, -A: in order, one per operation */
 	long		 nanswers;
 	const char	*answer;	/* the one for the call in progress */
 	pam_handle_t	*pamh;		/* this worker's handle */
@@ -135,31 +135,37 @@ teardown(void *arg)
 	b->pamh = NULL;
 }
 
+static void
+add_answer(struct pam_bench *b, const char *a, size_t *cap)
+{
+	if ((size_t)b->nanswers == *cap) {
+		*cap = *cap == 0 ? 1024 : *cap * 2;
+		b->answers = realloc(b->answers, *cap * sizeof(char *));
+	}
+	if (b->answers == NULL ||
+	    (b->answers[b->nanswers++] = strdup(a)) == NULL) {
+		perror("bench_pam");
+		exit(70);
+	}
+}
+
 /* Reads FILE, one answer per line, into b->answers. */
 static void
-load_answers(struct pam_bench *b, const char *path)
+load_answers(struct pam_bench *b, const char *path, size_t *cap)
 {
 	FILE *f;
 	char *line = NULL;
-	size_t cap = 0, ncap = 0;
+	size_t lcap = 0;
 	ssize_t n;
 
 	if ((f = fopen(path, "re")) == NULL) {
 		perror(path);
 		exit(66);
 	}
-	while ((n = getline(&line, &cap, f)) > 0) {
+	while ((n = getline(&line, &lcap, f)) > 0) {
 		if (line[n - 1] == '\n')
 			line[n - 1] = '\0';
-		if ((size_t)b->nanswers == ncap) {
-			ncap = ncap == 0 ? 1024 : ncap * 2;
-			b->answers = realloc(b->answers, ncap * sizeof(char *));
-		}
-		if (b->answers == NULL ||
-		    (b->answers[b->nanswers++] = strdup(line)) == NULL) {
-			perror("bench_pam");
-			exit(70);
-		}
+		add_answer(b, line, cap);
 	}
 	free(line);
 	fclose(f);
@@ -168,7 +174,7 @@ load_answers(struct pam_bench *b, const char *path)
 static void
 parse_args(int argc, char **argv, struct pam_bench *b, struct bench_cfg *c)
 {
-	static char *one[1];
+	size_t cap = 0;
 	int ch;
 
 	while ((ch = getopt(argc, argv, "d:s:u:a:A:p:n:w:t:l:")) != -1) {
@@ -184,12 +190,8 @@ parse_args(int argc, char **argv, struct pam_bench *b, struct bench_cfg *c)
 				usage();
 			b->users[b->nusers++] = optarg;
 			break;
-		case 'a':
-			one[0] = optarg;
-			b->answers = one;
-			b->nanswers = 1;
-			break;
-		case 'A': load_answers(b, optarg); break;
+		case 'a': add_answer(b, optarg, &cap); break;
+		case 'A': load_answers(b, optarg, &cap); break;
 		case 'p':
 			c->procs = (int)bench_arg_long("-p", optarg, 1,
 			    BENCH_PROCS_MAX);
@@ -209,6 +211,16 @@ parse_args(int argc, char **argv, struct pam_bench *b, struct bench_cfg *c)
 		usage();
 }
 
+static void
+free_answers(struct pam_bench *b)
+{
+	long i;
+
+	for (i = 0; i < b->nanswers; i++)
+		free(b->answers[i]);
+	free(b->answers);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -216,6 +228,7 @@ main(int argc, char **argv)
 	struct bench_cfg c;
 	struct bench_result r;
 	const struct bench_ops ops = { setup, once, teardown };
+	int rc = 0;
 
 	memset(&b, 0, sizeof(b));
 	bench_cfg_init(&c, "pam");
@@ -223,13 +236,13 @@ main(int argc, char **argv)
 	if (b.nanswers > 1 && b.nanswers < c.warmup + c.max_n) {
 		fprintf(stderr, "bench_pam: -A gives %ld answers; -w + -n "
 		    "needs %ld\n", b.nanswers, c.warmup + c.max_n);
-		return 64;
-	}
-	if (bench_run(&c, &ops, &b, &r) != 0) {
+		rc = 64;
+	} else if (bench_run(&c, &ops, &b, &r) != 0) {
 		fprintf(stderr, "bench_pam: %s: a worker could not start\n",
 		    c.label);
-		return 1;
-	}
-	bench_print(&c, &r);
-	return 0;
+		rc = 1;
+	} else
+		bench_print(&c, &r);
+	free_answers(&b);
+	return rc;
 }
