@@ -11,18 +11,24 @@
 const char pwl_base62[62] =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
+/* CRC-32 (IEEE, reflected), four bits at a time from a 16-entry table. */
 uint32_t
 pwl_crc32(const void *buf, size_t n)
 {
+	static const uint32_t t[16] = {
+		0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac,
+		0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
+		0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+		0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+	};
 	const uint8_t *p = buf;
 	uint32_t crc = 0xffffffffu;
 	size_t i;
-	int k;
 
 	for (i = 0; i < n; i++) {
 		crc ^= p[i];
-		for (k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+		crc = (crc >> 4) ^ t[crc & 0x0f];
+		crc = (crc >> 4) ^ t[crc & 0x0f];
 	}
 	return ~crc;
 }

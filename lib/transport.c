@@ -8,11 +8,13 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <pwd.h>
 #include <string.h>
 #include <time.h>
@@ -144,17 +146,36 @@ connect_path(const char *path, int64_t deadline, int *fdp)
 	return r;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t n, int64_t deadline)
+/* Moves a two-part buffer past n bytes. */
+static void
+iov_skip(struct iovec iov[2], size_t n)
 {
+	size_t k;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		k = n < iov[i].iov_len ? n : iov[i].iov_len;
+		iov[i].iov_base = (uint8_t *)iov[i].iov_base + k;
+		iov[i].iov_len -= k;
+		n -= k;
+	}
+}
+
+/* Sends both parts, header and body, in one sendmsg when it can. */
+static int
+write_all(int fd, struct iovec iov[2], int64_t deadline)
+{
+	struct msghdr mh;
 	ssize_t w;
 	int r;
 
-	while (n > 0) {
-		w = send(fd, p, n, MSG_NOSIGNAL);
+	while (iov[0].iov_len + iov[1].iov_len > 0) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = 2;
+		w = sendmsg(fd, &mh, MSG_NOSIGNAL);
 		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
+			iov_skip(iov, (size_t)w);
 			continue;
 		}
 		if (w < 0 && errno == EINTR)
@@ -169,20 +190,30 @@ write_all(int fd, const uint8_t *p, size_t n, int64_t deadline)
 	return 0;
 }
 
+/*
+ * Receives into the two-part buffer until at least min bytes came, never
+ * more than the parts hold; *got counts them.  min must not exceed them.
+ */
 static int
-read_all(int fd, uint8_t *p, size_t n, int64_t deadline)
+read_min(int fd, struct iovec iov[2], size_t min, size_t *got,
+    int64_t deadline)
 {
-	ssize_t got;
+	struct msghdr mh;
+	ssize_t n;
 	int r;
 
-	while (n > 0) {
-		got = recv(fd, p, n, 0);
-		if (got > 0) {
-			p += got;
-			n -= (size_t)got;
+	*got = 0;
+	while (*got < min) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = 2;
+		n = recvmsg(fd, &mh, 0);
+		if (n > 0) {
+			iov_skip(iov, (size_t)n);
+			*got += (size_t)n;
 			continue;
 		}
-		if (got == 0)
+		if (n == 0)
 			return PWL_ERR_IO;	/* daemon closed early */
 		if (errno == EINTR)
 			continue;
@@ -196,13 +227,14 @@ read_all(int fd, uint8_t *p, size_t n, int64_t deadline)
 	return 0;
 }
 
+/* Tells our reply from any other; with one request per connection. */
 static uint32_t
 make_req_id(int fd)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint32_t)ts.tv_nsec ^ ((uint32_t)getpid() << 16) ^
+	return (uint32_t)ts.tv_nsec ^ ((uint32_t)ts.tv_sec << 20) ^
 	    (uint32_t)fd;
 }
 
@@ -212,7 +244,7 @@ send_request(int fd, uint16_t type, uint32_t id, const uint8_t *req,
 {
 	struct pwl_hdr h;
 	uint8_t hb[PWL_HDR_LEN];
-	int r;
+	struct iovec iov[2];
 
 	h.body_len = (uint32_t)reqlen;
 	h.major = PWL_PROTO_MAJOR;
@@ -220,26 +252,39 @@ send_request(int fd, uint16_t type, uint32_t id, const uint8_t *req,
 	h.type = type;
 	h.req_id = id;
 	pwl_hdr_encode(&h, hb);
-	if ((r = write_all(fd, hb, sizeof(hb), deadline)) != 0)
-		return r;
-	return write_all(fd, req, reqlen, deadline);
+	iov[0].iov_base = hb;
+	iov[0].iov_len = sizeof(hb);
+	iov[1].iov_base = (void *)(uintptr_t)req;
+	iov[1].iov_len = reqlen;
+	return write_all(fd, iov, deadline);
 }
 
+/* The header and what came of the body with it in one recvmsg. */
 static int
 recv_reply(int fd, uint16_t type, uint32_t id, struct pwl_reply *rep,
     int64_t deadline)
 {
 	struct pwl_hdr h;
 	uint8_t hb[PWL_HDR_LEN];
+	struct iovec iov[2];
+	size_t got, more;
 	int r;
 
-	if ((r = read_all(fd, hb, sizeof(hb), deadline)) != 0)
+	iov[0].iov_base = hb;
+	iov[0].iov_len = sizeof(hb);
+	iov[1].iov_base = rep->buf;
+	iov[1].iov_len = sizeof(rep->buf);
+	if ((r = read_min(fd, iov, sizeof(hb), &got, deadline)) != 0)
 		return r;
 	if ((r = pwl_hdr_decode(hb, PWL_RESP_MAX, &h)) != 0)
 		return r;
-	if (h.type != type || h.req_id != id)
-		return PWL_ERR_PROTO;
-	if ((r = read_all(fd, rep->buf, h.body_len, deadline)) != 0)
+	got -= sizeof(hb);
+	if (h.type != type || h.req_id != id || got > h.body_len)
+		return PWL_ERR_PROTO;	/* not our reply, or more than one */
+	iov[0].iov_len = 0;
+	iov[1].iov_base = rep->buf + got;
+	iov[1].iov_len = h.body_len - got;
+	if ((r = read_min(fd, iov, h.body_len - got, &more, deadline)) != 0)
 		return r;
 	rep->len = h.body_len;
 	if (pwl_msg_parse(rep->buf, rep->len, 1, &rep->msg) != 0)

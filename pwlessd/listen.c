@@ -391,7 +391,11 @@ conn_answer(struct daemon *d, struct conn *c, const struct pwl_hdr *h,
 	return r;
 }
 
-/* Reads what is there; answers once a whole frame is in.  -1: drop. */
+/*
+ * Reads what is there, the header and then at once the body that came
+ * with it (one wakeup per frame, not two); answers once a whole frame is
+ * in.  Never reads past the frame.  -1: drop.
+ */
 static int
 conn_read(struct daemon *d, struct conn *c)
 {
@@ -400,24 +404,26 @@ conn_read(struct daemon *d, struct conn *c)
 	ssize_t n;
 	int bad, r;
 
-	want = PWL_HDR_LEN;
-	if (c->inlen >= PWL_HDR_LEN) {
-		pwl_hdr_decode(c->in, PWL_REQ_MAX, &h);
-		want = PWL_HDR_LEN + h.body_len;
+	for (;;) {
+		want = PWL_HDR_LEN;
+		if (c->inlen >= PWL_HDR_LEN) {
+			pwl_hdr_decode(c->in, PWL_REQ_MAX, &h);
+			want = PWL_HDR_LEN + h.body_len;
+		}
+		n = recv(c->fd, c->in + c->inlen, want - c->inlen, 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return -1;
+		if (n < 0)
+			return 0;
+		if (c->inlen == 0)
+			c->deadline = now_ms() + FRAME_MS;
+		c->inlen += (size_t)n;
+		if (c->inlen < PWL_HDR_LEN)
+			return 0;
+		bad = pwl_hdr_decode(c->in, PWL_REQ_MAX, &h);
+		if (bad != 0 || c->inlen == PWL_HDR_LEN + h.body_len)
+			break;
 	}
-	n = recv(c->fd, c->in + c->inlen, want - c->inlen, 0);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-		return -1;
-	if (n < 0)
-		return 0;
-	if (c->inlen == 0)
-		c->deadline = now_ms() + FRAME_MS;
-	c->inlen += (size_t)n;
-	if (c->inlen < PWL_HDR_LEN)
-		return 0;
-	bad = pwl_hdr_decode(c->in, PWL_REQ_MAX, &h);
-	if (bad == 0 && c->inlen < PWL_HDR_LEN + h.body_len)
-		return 0;
 	r = conn_answer(d, c, &h, c->in + PWL_HDR_LEN, bad);
 	explicit_bzero(c->in, c->inlen);
 	c->inlen = 0;

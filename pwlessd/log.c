@@ -69,6 +69,17 @@ append(char *out, size_t sz, size_t off, const char *s)
 }
 
 static size_t
+append_char(char *out, size_t sz, size_t off, char c)
+{
+	if (off + 1 >= sz)
+		return off;
+	out[off++] = c;
+	out[off] = '\0';
+	return off;
+}
+
+/* Plain bytes are copied; only quotes, backslashes and controls escaped. */
+static size_t
 append_value(char *out, size_t sz, size_t off, const char *v)
 {
 	char one[5];
@@ -78,13 +89,14 @@ append_value(char *out, size_t sz, size_t off, const char *v)
 	if (quote)
 		off = append(out, sz, off, "\"");
 	for (p = (const unsigned char *)v; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
+		if (*p == '"' || *p == '\\') {
 			snprintf(one, sizeof(one), "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
+			off = append(out, sz, off, one);
+		} else if (*p < 0x20 || *p == 0x7f) {
 			snprintf(one, sizeof(one), "\\x%02x", *p);
-		else
-			snprintf(one, sizeof(one), "%c", *p);
-		off = append(out, sz, off, one);
+			off = append(out, sz, off, one);
+		} else
+			off = append_char(out, sz, off, (char)*p);
 	}
 	if (quote)
 		off = append(out, sz, off, "\"");

@@ -109,6 +109,7 @@ int	store_key_revoke_all(struct store *, int64_t user_id, int64_t now,
 /* Inserts the new key and ends the old one's life at old_expires. */
 int	store_key_rotate(struct store *, const struct key_row *old,
 	    int64_t old_expires, const struct key_row *new_key);
+/* The last-used stamp; never waits for the disk, may be lost in a crash. */
 int	store_key_touch(struct store *, int64_t id, int64_t now,
 	    const char *service, const char *rhost);
 

@@ -37,6 +37,8 @@ void	store_col_text(sqlite3_stmt *, int, char *, size_t);
 int	store_run_write(struct store *, sqlite3_stmt *);
 /* The same for a write that may wait for the next sync (audit rows). */
 int	store_write_unsynced(struct store *, sqlite3_stmt *);
+/* The same for a write that may be lost in a crash; no fsync wait. */
+int	store_run_write_lazy(struct store *, sqlite3_stmt *);
 /* After a step that gave no row: STORE_NOTFOUND or the error. */
 int	store_step_done(struct store *, sqlite3_stmt *, int rc);
 

@@ -1,6 +1,7 @@
 /*
  * store_keys.c: the keys table: one indexed read per key check; create,
- * list, revoke, rotate and the coarse last-used stamp.
+ * list, revoke, rotate and the coarse last-used stamp (written without an
+ * fsync wait: a key check never waits for the disk).
  */
 #include "config.h"
 
@@ -187,5 +188,5 @@ store_key_touch(struct store *s, int64_t id, int64_t now,
 	store_bind_text(q, 2, service);
 	store_bind_text(q, 3, rhost);
 	sqlite3_bind_int64(q, 4, id);
-	return store_run_write(s, q);
+	return store_run_write_lazy(s, q);
 }
