@@ -497,6 +497,8 @@ pwl_type_name(uint16_t type)
 	case PWL_MSG_ADMIN_KEY_REVOKE_ALL: return "ADMIN_KEY_REVOKE_ALL";
 	case PWL_MSG_ADMIN_UNLOCK: return "ADMIN_UNLOCK";
 	case PWL_MSG_ADMIN_AUDIT: return "ADMIN_AUDIT";
+	case PWL_MSG_ADMIN_LIMITS: return "ADMIN_LIMITS";
+	case PWL_MSG_ADMIN_LIMITS_CLEAR: return "ADMIN_LIMITS_CLEAR";
 	case PWL_MSG_SEND: return "SEND";
 	}
 	return "UNKNOWN_TYPE";

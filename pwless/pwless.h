@@ -100,6 +100,10 @@ int	cmd_admin_user_unlock(struct cli *, int, char **);
 int	cmd_admin_key_list(struct cli *, int, char **);
 int	cmd_admin_key_revoke_all(struct cli *, int, char **);
 
+/* cmd_limits.c: the per-source limits pwlessd holds. */
+int	cmd_admin_limits_list(struct cli *, int, char **);
+int	cmd_admin_limits_clear(struct cli *, int, char **);
+
 /* cmd_doctor.c, cmd_authtest.c: checks for administrators. */
 int	cmd_doctor(struct cli *, int, char **);
 int	cmd_authtest(struct cli *, int, char **);

@@ -49,6 +49,8 @@ static const struct route {
 	{ PWL_MSG_CODE_START,		AUTH,	h_code_start },
 	{ PWL_MSG_CODE_ANSWER,		AUTH,	h_code_answer },
 	{ PWL_MSG_ADMIN_UNLOCK,		ADMIN,	h_admin_unlock },
+	{ PWL_MSG_ADMIN_LIMITS,		ADMIN,	h_admin_limits },
+	{ PWL_MSG_ADMIN_LIMITS_CLEAR,	ADMIN,	h_admin_limits_clear },
 };
 
 static const struct route *
@@ -244,6 +246,7 @@ dispatch(struct daemon *d, uid_t uid, gid_t gid, pid_t pid, uint16_t type,
 	r.type = type;
 	r.now = time(NULL);
 	r.attempts_left = -1;
+	log_quiet(0);
 	pwl_w_status(out, PWL_ST_INTERNAL);
 	st = run(&r, body, len, out);
 	if (out->err != 0) {

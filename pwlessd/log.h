@@ -23,4 +23,11 @@ void	log_event(int prio, const char *event, ...)
 
 int	log_debug_enabled(void);
 
+/*
+ * While on, NOTICE, INFO and DEBUG lines are dropped: sources.c turns it
+ * on for a refusal it already reported (a flood must not flood the log),
+ * dispatch turns it off before each request.
+ */
+void	log_quiet(int);
+
 #endif /* PWLESSD_LOG_H */

@@ -81,6 +81,15 @@
  * ADMIN_KEY_REVOKE_ALL req: USER               resp: COUNT
  * ADMIN_UNLOCK     req: USER                   resp: -  (NOT_FOUND)
  *                  Clears the failure count and any delay or lockout.
+ * ADMIN_LIMITS     req: -      resp: ITEM* { KIND RHOST|UID|RUSER|TTY
+ *                  FAILURES LOCKED_UNTIL TIME COUNT } COUNT
+ *                  The per-source entries pwlessd holds in memory: KIND
+ *                  is rhost, uid, ruser or tty; FAILURES the failures
+ *                  not yet forgiven, TIME the last one, COUNT in an ITEM
+ *                  the codes asked this hour; the top-level COUNT says
+ *                  how many entries there are (more than fit).
+ * ADMIN_LIMITS_CLEAR req: KIND? RHOST|UID|RUSER|TTY?   resp: COUNT
+ *                  Forgets one source, or all when KIND is absent.
  *
  * CODE_START in full: resp CHALLENGE TTL MASKED CODE_LEN; RATE_LIMITED
  * with RETRY_AFTER and MESSAGE when a send limit or the account's
@@ -133,6 +142,8 @@ enum pwl_type {
 	PWL_MSG_ADMIN_KEY_REVOKE_ALL = 0x0f07, /* user */
 	PWL_MSG_ADMIN_UNLOCK	  = 0x0f08, /* user */
 	PWL_MSG_ADMIN_AUDIT	  = 0x0f09, /* user?, since? */
+	PWL_MSG_ADMIN_LIMITS	  = 0x0f10, /* per-source limits in force */
+	PWL_MSG_ADMIN_LIMITS_CLEAR = 0x0f11, /* kind?, value?: forget */
 
 	/* internal: pwlessd to its sender child (socketpair only) */
 	PWL_MSG_SEND		= 0x0e01, /* outbox row to deliver */
