@@ -222,6 +222,8 @@ run(struct req *r, const uint8_t *body, size_t len, struct pwl_wbuf *out)
 		    "caller", r->caller, NULL);
 		return st;
 	}
+	if (r->type != PWL_MSG_HELLO && (st = req_store_gate(r)) != PWL_ST_OK)
+		return st;
 	st = rt->fn(r, out);
 	r->msg = NULL;
 	return st;

@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "pwlessd.h"
+#include "store.h"
 #include "util.h"
 
 #define FRAME_MS	5000	/* to finish a frame once it started */
@@ -458,6 +459,7 @@ listen_loop(struct daemon *d)
 		outbox_run(d);
 		if ((now = now_ms()) >= next_sweep) {
 			sweep(d, now);
+			store_watch(d->st);	/* deleted, replaced, damaged */
 			tokens_sweep(d, (int64_t)time(NULL));
 			next_sweep = now + 1000;
 		}

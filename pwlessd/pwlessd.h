@@ -156,6 +156,7 @@ uint16_t h_admin_user_show(struct req *, struct pwl_wbuf *);
 uint16_t h_admin_user_set(struct req *, struct pwl_wbuf *);
 uint16_t h_admin_user_remove(struct req *, struct pwl_wbuf *);
 uint16_t status_from_store(struct req *, int);
+uint16_t req_store_gate(struct req *);	/* UNAVAILABLE once the db is bad */
 uint16_t req_self(struct req *, struct user_row *, int may_be_off);
 
 /* sources.c: where a request comes from, for the per-source limits */

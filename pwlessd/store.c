@@ -74,6 +74,37 @@ store_map_rc(int rc)
 	return STORE_ERR;
 }
 
+/*
+ * A failed step of what: logs it with the errno behind it and what to
+ * do, and maps it; an I/O error from a full or read-only filesystem
+ * counts as STORE_FULL or STORE_READONLY.
+ */
+int
+store_fail(struct store *s, int rc, const char *what)
+{
+	int e = sqlite3_system_errno(s->db), r = store_map_rc(rc);
+	const char *hint = "";
+
+	if ((rc & 0xff) == SQLITE_IOERR && e == 0)
+		e = store_probe(s);
+
+	if ((rc & 0xff) == SQLITE_IOERR && (e == ENOSPC || e == EDQUOT))
+		r = STORE_FULL;
+	else if ((rc & 0xff) == SQLITE_IOERR && (e == EROFS || e == EPERM))
+		r = STORE_READONLY;
+	if (r == STORE_EXISTS)
+		return r;
+	if (r == STORE_FULL)
+		hint = "; free space on its filesystem";
+	else if (r == STORE_READONLY)
+		hint = "; make it writable again (a filesystem turns read-only "
+		    "after a disk error: check dmesg)";
+	log_msg(LOG_ERR, "database %s: %s failed: %s%s%s%s%s", s->path, what,
+	    sqlite3_errmsg(s->db), e != 0 ? " (" : "", e != 0 ? strerror(e) :
+	    "", e != 0 ? ")" : "", hint);
+	return r;
+}
+
 const char *
 store_errmsg(struct store *s)
 {
@@ -182,6 +213,7 @@ store_open(const char *path, struct store **sp)
 	int rc, r = STORE_ERR;
 
 	*sp = NULL;
+	(void)store_health_open(NULL);	/* SQLite's error log, first */
 	if (make_parent(path) != 0)
 		return STORE_ERR;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -195,7 +227,8 @@ store_open(const char *path, struct store **sp)
 		    s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
-	if ((r = configure_db(s)) != STORE_OK || (r = migrate(s)) != STORE_OK)
+	if ((r = configure_db(s)) != STORE_OK || (r = migrate(s)) != STORE_OK ||
+	    (r = store_health_open(s)) != STORE_OK)
 		goto fail;
 	*sp = s;
 	return STORE_OK;
@@ -294,12 +327,8 @@ store_run_write(struct store *s, sqlite3_stmt *q)
 		return STORE_ERR;
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
-	if (rc != SQLITE_DONE) {
-		if (store_map_rc(rc) != STORE_EXISTS)
-			log_msg(LOG_ERR, "database %s: write failed: %s",
-			    s->path, sqlite3_errmsg(s->db));
-		return store_map_rc(rc);
-	}
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, "write");
 	return sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOTFOUND;
 }
 
@@ -309,9 +338,7 @@ store_step_done(struct store *s, sqlite3_stmt *q, int rc)
 	sqlite3_reset(q);
 	if (rc == SQLITE_DONE)
 		return STORE_NOTFOUND;
-	log_msg(LOG_ERR, "database %s: read failed: %s", s->path,
-	    sqlite3_errmsg(s->db));
-	return store_map_rc(rc);
+	return store_fail(s, rc, "read");
 }
 
 static const char Q_BEGIN[] = "BEGIN IMMEDIATE";
@@ -328,7 +355,9 @@ tx(struct store *s, const char *sql)
 		return STORE_ERR;
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? STORE_OK : store_map_rc(rc);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	return sql == Q_ROLLBACK ? store_map_rc(rc) : store_fail(s, rc, sql);
 }
 
 int

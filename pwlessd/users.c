@@ -38,6 +38,24 @@ status_from_store(struct req *r, int sr)
 	return PWL_ST_UNAVAILABLE;
 }
 
+/*
+ * Before every request but HELLO: a database that was deleted, replaced
+ * or damaged under us answers nothing (store_health.c logs what to do).
+ */
+uint16_t
+req_store_gate(struct req *r)
+{
+	int bad = store_health(r->d->st);
+
+	if (bad == STORE_GOOD)
+		return PWL_ST_OK;
+	req_message(r, bad == STORE_BAD_DAMAGED ? "pwlessd's database is "
+	    "damaged; an administrator must restore it (see pwlessd's log)" :
+	    "pwlessd's database was deleted or replaced while it ran; an "
+	    "administrator must restart pwlessd (see its log)");
+	return PWL_ST_UNAVAILABLE;
+}
+
 /* The caller's enrolled account; a disabled one only when may_be_off. */
 uint16_t
 req_self(struct req *r, struct user_row *u, int may_be_off)
