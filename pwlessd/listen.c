@@ -28,6 +28,7 @@
 #define IDLE_MS		30000	/* to start the next one */
 #define MAX_CONNS	4096
 #define MAX_PER_UID	32	/* for callers other than root */
+#define ACCEPT_BATCH	32	/* clients taken per wake-up */
 
 struct conn {
 	int		 fd;
@@ -137,7 +138,7 @@ listen_open(struct daemon *d)
 		return -1;
 	old = umask(0111);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    chmod(path, 0666) != 0 || listen(fd, 256) != 0) {
+	    chmod(path, 0666) != 0 || listen(fd, SOMAXCONN) != 0) {
 		umask(old);
 		log_msg(LOG_ERR, "cannot listen on %s: %s", path,
 		    strerror(errno));
@@ -190,8 +191,9 @@ shed_one(struct daemon *d)
 	log_msg(LOG_WARNING, "out of file descriptors: refused a client");
 }
 
-static void
-conn_accept(struct daemon *d)
+/* One client; 0, or -1 when the backlog is empty or fds ran out. */
+static int
+conn_accept1(struct daemon *d)
 {
 	struct epoll_event ev;
 	struct ucred cr;
@@ -203,7 +205,7 @@ conn_accept(struct daemon *d)
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE)
 			shed_one(d);
-		return;
+		return -1;
 	}
 	if (fd >= d->maxfd || d->nconns >= MAX_CONNS ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 ||
@@ -211,7 +213,7 @@ conn_accept(struct daemon *d)
 	    (cr.uid != 0 && uid_conns(d, cr.uid) >= MAX_PER_UID) ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
-		return;
+		return 0;
 	}
 	c->fd = fd;
 	c->uid = cr.uid;
@@ -224,10 +226,21 @@ conn_accept(struct daemon *d)
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		close(fd);
 		free(c);
-		return;
+		return 0;
 	}
 	d->conns[fd] = c;
 	d->nconns++;
+	return 0;
+}
+
+/* Takes a batch from the backlog, so a burst does not wait a round. */
+static void
+conn_accept(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < ACCEPT_BATCH && conn_accept1(d) == 0; i++)
+		;
 }
 
 static void
