@@ -377,3 +377,18 @@ store_rollback(struct store *s)
 {
 	(void)tx(s, Q_ROLLBACK);
 }
+
+static const char Q_SYNC_NORMAL[] = "PRAGMA synchronous = NORMAL";
+static const char Q_SYNC_FULL[] = "PRAGMA synchronous = FULL";
+
+/*
+ * Between store_lazy(s, 1) and store_lazy(s, 0), commits do not wait for
+ * the disk: the WAL is synced by the next ordinary commit or checkpoint.
+ * For writes that may be lost on a power cut and done again (delivery
+ * results: at least once), so they cost the event loop no fsync.
+ */
+void
+store_lazy(struct store *s, int on)
+{
+	(void)tx(s, on ? Q_SYNC_NORMAL : Q_SYNC_FULL);
+}

@@ -184,6 +184,8 @@ struct outbox_row {
 	int64_t		expires;	/* dropped, not sent, after this */
 	uint32_t	tries;
 	int64_t		next_try;
+	int		decoy;		/* a decoy's look-alike: stored dropped,
+					   without body or code, never sent */
 };
 
 /* One send (or decoy send) for the limits. */
@@ -214,6 +216,8 @@ typedef int (*store_outbox_cb)(void *, const struct outbox_row *);
 int	store_begin(struct store *);
 int	store_commit(struct store *);
 void	store_rollback(struct store *);
+/* Commits that need not wait for the disk (see store.c), on or off. */
+void	store_lazy(struct store *, int);
 
 int	store_chal_get(struct store *, const char *cid, struct chal_row *);
 /* The pending, unexpired challenge with want's user, uid, service, rhost. */

@@ -1,0 +1,161 @@
+"""Enumeration: a user who is not enrolled, one enrolled without contacts
+and one enrolled with an email address and a key must look the same to
+whoever tries them: the PAM conversation, byte for byte, and the time it
+takes.  Measured through real libpam with the built module (pamdrive,
+whole conversations) and on the wire (one request), tries interleaved so
+background load falls on all three alike.  Fails only on a clear
+difference: medians more than 10% AND more than 2 ms apart."""
+
+import os
+import re
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.environ.get("PWL_SRCDIR", "."),
+                                "tests", "helpers"))
+from pwltest import Daemon, check, compose_key, eq, need_root, pam, run_tests
+from codetest import SENDER
+from flood import call
+
+TRIES = int(os.environ.get("PWL_ENUM_TRIES", "200"))
+ENROLLED = "pwlt-enum-full"	# email and a key
+BARE = "pwlt-enum-bare"		# enrolled, no contact, no key
+NOBODY = "pwlt-enum-nobody"	# not enrolled, no system account
+USERS = (ENROLLED, BARE, NOBODY)
+T_USER, T_SERVICE, T_RHOST = 0x8001, 0x8002, 0x0003
+T_KEY, T_CODE, T_CHALLENGE = 0x8006, 0x8007, 0x8019
+MSG_AUTH_KEY, MSG_CODE_START, MSG_CODE_ANSWER = 0x0101, 0x0102, 0x0103
+WRONG_KEY = compose_key("l", "EnumTest00", "E" * 32)
+NO_LIMITS = ("[limits]\nfailures_before_delay = 100000\nmax_failures = 100000"
+             "\nsends_per_hour = 100000\nsends_per_destination = 100000\n"
+             "source_max_failures = 0\nsource_sends_per_hour = 0\n"
+             "[codes]\nresend_interval = 0s\n")
+
+
+def setup():
+    need_root()
+    d = Daemon()
+    spool = os.path.join(d.dir, "spool")
+    os.mkdir(spool)
+    d.write_conf(NO_LIMITS + "[outbox]\nsender = %s\n[email]\ntransport = "
+                 "file\nspool = %s\nfrom = pwless@example.org\n" %
+                 (SENDER, spool))
+    d.start()
+    d.enrol(ENROLLED, "--email", "full@example.org")
+    d.enrol(BARE)
+    d.new_key(ENROLLED)
+    return d, spool
+
+
+def median_ms(xs):
+    return statistics.median(xs) * 1000
+
+
+def judge(what, times):
+    """Prints the medians; fails only on a clear difference."""
+    med = {u: median_ms(t) for u, t in times.items()}
+    lo, hi = min(med.values()), max(med.values())
+    print("# %s, median of %d: %s" % (what, len(times[ENROLLED]), ", ".join(
+        "%s %.3f ms" % (u.replace("pwlt-enum-", ""), med[u]) for u in USERS)))
+    check(not (hi > lo * 1.10 and hi - lo > 2.0),
+          "%s: medians differ clearly: %r" % (what, med))
+    return med
+
+
+def interleaved(fn):
+    """fn(user) timed TRIES times per user, users in turn."""
+    times = {u: [] for u in USERS}
+    for i in range(TRIES):
+        for k in range(len(USERS)):
+            u = USERS[(i + k) % len(USERS)]
+            t0 = time.perf_counter()
+            fn(u)
+            times[u].append(time.perf_counter() - t0)
+    return times
+
+
+def conversation(r):
+    """Every line (prompts, messages, FAIL_DELAY, RESULT), without the
+    delay libpam randomises around what modules asked for."""
+    return re.sub(r"^(FAIL_DELAY \S+) \d+$", r"\1", r.out, flags=re.M)
+
+
+def test_wrong_key_looks_alike():
+    """a wrong key: the same conversation, byte for byte, and the same
+    time, for an enrolled, a bare and an unknown user"""
+    d, _ = setup()
+    try:
+        svc = d.pam_service()
+        seen = {}
+
+        def one(u):
+            r = pam(svc, u, [WRONG_KEY])
+            eq(r.results.get("auth"), "PAM_AUTH_ERR", u)
+            seen.setdefault(u, set()).add(conversation(r))
+        judge("wrong key through PAM", interleaved(one))
+        for u in USERS:
+            eq(len(seen[u]), 1, "%s saw different conversations: %r" %
+               (u, seen[u]))
+        eq(seen[BARE], seen[ENROLLED], "bare vs enrolled")
+        eq(seen[NOBODY], seen[ENROLLED], "unknown vs enrolled")
+
+        def wire(u):
+            st, _ = call(d.sock, MSG_AUTH_KEY, [(T_USER, u), (T_SERVICE,
+                                                "sshd"), (T_KEY, WRONG_KEY)])
+            check(st in ("DENIED", "UNKNOWN_USER"), "%s: %s" % (u, st))
+        judge("wrong key on the wire (AUTH_KEY)", interleaved(wire))
+    finally:
+        d.cleanup()
+
+
+def test_code_request_looks_alike():
+    """Enter at the prompt (a code is sent, or seems to be), then a wrong
+    code: the same conversation and time for all three; only the
+    enrolled user gets mail"""
+    d, spool = setup()
+    try:
+        svc = d.pam_service()
+        seen = {}
+
+        def one(u):
+            r = pam(svc, u, ["", "12345678"])
+            eq(r.results.get("auth"), "PAM_AUTH_ERR", u)
+            seen.setdefault(u, set()).add(conversation(r))
+        judge("code request and wrong code through PAM", interleaved(one))
+        for u in USERS:
+            eq(len(seen[u]), 1, "%s saw different conversations: %r" %
+               (u, seen[u]))
+        eq(seen[BARE], seen[ENROLLED], "bare vs enrolled")
+        eq(seen[NOBODY], seen[ENROLLED], "unknown vs enrolled")
+        check("sent to" in list(seen[ENROLLED])[0], "no code message")
+        cids = {}
+
+        def start(u):
+            st, t = call(d.sock, MSG_CODE_START, [(T_USER, u),
+                                                  (T_SERVICE, "sshd")])
+            eq(st, "OK", u)
+            cids[u] = t[T_CHALLENGE][0].decode()
+        judge("CODE_START on the wire", interleaved(start))
+
+        def answer(u):
+            st, _ = call(d.sock, MSG_CODE_ANSWER, [
+                (T_USER, u), (T_SERVICE, "sshd"), (T_CHALLENGE, cids[u]),
+                (T_CODE, "12345678")])
+            eq(st, "DENIED", u)
+        judge("wrong CODE_ANSWER on the wire", interleaved(answer))
+        end = time.monotonic() + 30
+        while len(os.listdir(spool)) < 2 * TRIES and time.monotonic() < end:
+            time.sleep(0.1)
+        mails = os.listdir(spool)
+        eq(len([m for m in mails if m.endswith(".eml")]), 2 * TRIES,
+           "mails, all to the enrolled user")
+        for m in mails[:20]:
+            with open(os.path.join(spool, m)) as f:
+                check("full@example.org" in f.read(), "mail to " + m)
+    finally:
+        d.cleanup()
+
+
+if __name__ == "__main__":
+    run_tests([test_wrong_key_looks_alike, test_code_request_looks_alike])
