@@ -220,7 +220,7 @@ struct outbox_msg {
 	const char	*rhost;
 	const char	*tty;
 	int64_t		 expires;
-	int		 decoy;		/* rendered and stored alike, not sent */
+	int		 decoy;		/* stored alike, never sent */
 };
 
 int	outbox_init(struct daemon *);
