@@ -101,7 +101,7 @@ static int
 quick_check(struct store *s)
 {
 	sqlite3_stmt *q;
-	char what[512] = "";
+	char what[512] = "", *p;
 	int rc;
 
 	rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &q, NULL);
@@ -110,6 +110,9 @@ quick_check(struct store *s)
 	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
 		store_col_text(q, 0, what, sizeof(what));
 	sqlite3_finalize(q);
+	for (p = what; *p != '\0'; p++)	/* one log line */
+		if (*p == '\n')
+			*p = ' ';
 	if (rc == SQLITE_ROW && strcmp(what, "ok") == 0 && !sqlite_damaged)
 		return STORE_OK;
 	log_msg(LOG_ERR, "database %s is damaged (quick_check: %s): pwlessd "

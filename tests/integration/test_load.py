@@ -93,8 +93,11 @@ def test_load():
             check(rss1 <= rss0 + 1024, "RSS grew from %d to %d KiB" %
                   (rss0, rss1))
         check(d.proc.poll() is None, "pwlessd died")
+        d.proc.terminate()	# under ASan, LeakSanitizer checks at exit
+        eq(d.proc.wait(60), 0, "pwlessd's exit status after SIGTERM")
         log = d.logtext()
         check("out of file descriptors" not in log, "fds ran out")
+        check("Sanitizer" not in log, "sanitizer report: " + log[-3000:])
     finally:
         d.cleanup()
 
