@@ -4,7 +4,8 @@ whoever tries them: the PAM conversation, byte for byte, and the time it
 takes.  Measured through real libpam with the built module (pamdrive,
 whole conversations) and on the wire (one request), tries interleaved so
 background load falls on all three alike.  Fails only on a clear
-difference: medians more than 10% AND more than 2 ms apart."""
+difference: medians more than 10% AND more than 2 ms apart, three
+measurements in a row; it runs alone among the tests that measure time."""
 
 import os
 import re
@@ -16,6 +17,7 @@ sys.path.insert(0, os.path.join(os.environ.get("PWL_SRCDIR", "."),
                                 "tests", "helpers"))
 from pwltest import Daemon, check, compose_key, eq, need_root, pam, run_tests
 from codetest import SENDER
+from alone import alone
 from flood import call
 
 TRIES = int(os.environ.get("PWL_ENUM_TRIES", "200"))
@@ -52,15 +54,38 @@ def median_ms(xs):
     return statistics.median(xs) * 1000
 
 
-def judge(what, times):
-    """Prints the medians; fails only on a clear difference."""
-    med = {u: median_ms(t) for u, t in times.items()}
-    lo, hi = min(med.values()), max(med.values())
-    print("# %s, median of %d: %s" % (what, len(times[ENROLLED]), ", ".join(
-        "%s %.3f ms" % (u.replace("pwlt-enum-", ""), med[u]) for u in USERS)))
-    check(not (hi > lo * 1.10 and hi - lo > 2.0),
-          "%s: medians differ clearly: %r" % (what, med))
-    return med
+def clear_difference(times):
+    """Pairs of users whose median difference, taken round by round (so a
+    burst of background load falls on both), is over 10% and 2 ms."""
+    out = []
+    for a in USERS:
+        for b in USERS:
+            if a == b:
+                continue
+            diff = statistics.median(x - y for x, y in zip(times[a],
+                                                             times[b]))
+            base = statistics.median(times[b])
+            if diff > 0.002 and diff > 0.10 * base:
+                out.append((a, b, diff * 1000))
+    return out
+
+
+def judge(what, fn):
+    """Times fn for each user; a clear difference must show up three
+    times in a row to fail, so noise never fails the test."""
+    for attempt in range(3):
+        times = interleaved(fn)
+        med = {u: median_ms(t) for u, t in times.items()}
+        print("# %s, median of %d: %s" % (what, TRIES, ", ".join(
+            "%s %.3f ms" % (u.replace("pwlt-enum-", ""), med[u])
+            for u in USERS)))
+        diff = clear_difference(times)
+        if not diff:
+            return med
+        print("# slower: %s; measuring again" % ", ".join(
+            "%s than %s by %.2f ms" % (a, b, ms) for a, b, ms in diff))
+    raise AssertionError("%s: a clear difference, three times: %r" %
+                         (what, diff))
 
 
 def interleaved(fn):
@@ -93,7 +118,7 @@ def test_wrong_key_looks_alike():
             r = pam(svc, u, [WRONG_KEY])
             eq(r.results.get("auth"), "PAM_AUTH_ERR", u)
             seen.setdefault(u, set()).add(conversation(r))
-        judge("wrong key through PAM", interleaved(one))
+        judge("wrong key through PAM", one)
         for u in USERS:
             eq(len(seen[u]), 1, "%s saw different conversations: %r" %
                (u, seen[u]))
@@ -104,7 +129,7 @@ def test_wrong_key_looks_alike():
             st, _ = call(d.sock, MSG_AUTH_KEY, [(T_USER, u), (T_SERVICE,
                                                 "sshd"), (T_KEY, WRONG_KEY)])
             check(st in ("DENIED", "UNKNOWN_USER"), "%s: %s" % (u, st))
-        judge("wrong key on the wire (AUTH_KEY)", interleaved(wire))
+        judge("wrong key on the wire (AUTH_KEY)", wire)
     finally:
         d.cleanup()
 
@@ -122,7 +147,7 @@ def test_code_request_looks_alike():
             r = pam(svc, u, ["", "12345678"])
             eq(r.results.get("auth"), "PAM_AUTH_ERR", u)
             seen.setdefault(u, set()).add(conversation(r))
-        judge("code request and wrong code through PAM", interleaved(one))
+        judge("code request and wrong code through PAM", one)
         for u in USERS:
             eq(len(seen[u]), 1, "%s saw different conversations: %r" %
                (u, seen[u]))
@@ -136,14 +161,14 @@ def test_code_request_looks_alike():
                                                   (T_SERVICE, "sshd")])
             eq(st, "OK", u)
             cids[u] = t[T_CHALLENGE][0].decode()
-        judge("CODE_START on the wire", interleaved(start))
+        judge("CODE_START on the wire", start)
 
         def answer(u):
             st, _ = call(d.sock, MSG_CODE_ANSWER, [
                 (T_USER, u), (T_SERVICE, "sshd"), (T_CHALLENGE, cids[u]),
                 (T_CODE, "12345678")])
             eq(st, "DENIED", u)
-        judge("wrong CODE_ANSWER on the wire", interleaved(answer))
+        judge("wrong CODE_ANSWER on the wire", answer)
         time.sleep(2)
         mails = [m for m in os.listdir(spool) if m.endswith(".eml")]
         check(mails, "no mail for the enrolled user")
@@ -155,5 +180,11 @@ def test_code_request_looks_alike():
         d.cleanup()
 
 
+def main():
+    with alone():
+        run_tests([test_wrong_key_looks_alike,
+                   test_code_request_looks_alike])
+
+
 if __name__ == "__main__":
-    run_tests([test_wrong_key_looks_alike, test_code_request_looks_alike])
+    main()

@@ -12,6 +12,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ.get("PWL_SRCDIR", "."),
                                 "tests", "helpers"))
+from alone import alone
 from pwltest import BUILD, Daemon, check, ensure_user, eq, need_root, run_tests
 
 PAMLOAD = os.path.join(BUILD, "tests", "helpers", "pamload")
@@ -102,5 +103,10 @@ def test_load():
         d.cleanup()
 
 
+def main():
+    with alone():
+        run_tests([test_load])
+
+
 if __name__ == "__main__":
-    run_tests([test_load])
+    main()
