@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -396,6 +397,20 @@ sweep(struct daemon *d, int64_t now)
 			conn_free(d, d->conns[fd]);
 }
 
+/* Room for MAX_CONNS clients: systemd's default soft limit is 1024. */
+static void
+raise_nofile(rlim_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_msg(LOG_WARNING, "cannot raise the open files limit to %lu: "
+		    "%s", (unsigned long)want, strerror(errno));
+}
+
 static int
 loop_setup(struct daemon *d)
 {
@@ -411,6 +426,7 @@ loop_setup(struct daemon *d)
 	    (d->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return -1;
 	d->maxfd = MAX_CONNS + 64;
+	raise_nofile((rlim_t)d->maxfd);
 	if ((d->conns = calloc((size_t)d->maxfd, sizeof(*d->conns))) == NULL)
 		return -1;
 	d->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

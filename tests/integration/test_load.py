@@ -94,6 +94,10 @@ def test_load():
             check(rss1 <= rss0 + 1024, "RSS grew from %d to %d KiB" %
                   (rss0, rss1))
         check(d.proc.poll() is None, "pwlessd died")
+        lim = [l.split() for l in open("/proc/%d/limits" % pid)
+               if l.startswith("Max open files")][0]
+        check(int(lim[3]) >= min(4160, int(lim[4])),
+              "open files limit not raised: %r" % lim)
         d.proc.terminate()	# under ASan, LeakSanitizer checks at exit
         eq(d.proc.wait(60), 0, "pwlessd's exit status after SIGTERM")
         log = d.logtext()
