@@ -22,6 +22,8 @@
 
 #include "transport.h"
 
+#define BACKLOG_WAIT_MS	5	/* between connects while the backlog is full */
+
 static int64_t
 now_ms(void)
 {
@@ -116,14 +118,22 @@ connect_path(const char *path, int64_t deadline, int *fdp)
 		cdl = deadline;
 	if ((fd = safe_socket()) < 0)
 		return PWL_ERR_IO;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		if (errno == EAGAIN && now_ms() + BACKLOG_WAIT_MS < cdl) {
+			/* the daemon's backlog is full: it is busy, not gone */
+			(void)poll(NULL, 0, BACKLOG_WAIT_MS);
+			continue;
+		}
 		if (errno == ENOENT || errno == ECONNREFUSED ||
 		    errno == ENOTDIR) {
 			r = PWL_ERR_NOSOCKET;
 			goto fail;
 		}
-		if (errno != EINPROGRESS && errno != EAGAIN &&
-		    errno != EINTR) {
+		if (errno == EAGAIN) {
+			r = PWL_ERR_TIMEOUT;
+			goto fail;
+		}
+		if (errno != EINPROGRESS && errno != EINTR) {
 			r = PWL_ERR_IO;
 			goto fail;
 		}
@@ -134,6 +144,7 @@ connect_path(const char *path, int64_t deadline, int *fdp)
 			r = err == ECONNREFUSED ? PWL_ERR_NOSOCKET : PWL_ERR_IO;
 			goto fail;
 		}
+		break;
 	}
 	if (!peer_trusted(fd)) {
 		r = PWL_ERR_UNTRUSTED;

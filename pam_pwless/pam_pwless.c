@@ -453,6 +453,7 @@ get_who(pam_handle_t *pamh, struct attempt *a)
 	return PAM_SUCCESS;
 }
 
+/* RHOST, or else RUSER and TTY, name the source pwlessd's limits count. */
 static void
 put_who(struct pwl_wbuf *w, const struct attempt *a, int extra)
 {
@@ -554,7 +555,7 @@ auth_secret(pam_handle_t *pamh, const struct opts *o, struct attempt *a,
 	if (!a->valid)
 		return PAM_AUTH_ERR;
 	pwl_w_init(&w, buf, sizeof(buf));
-	put_who(&w, a, key ? WHO_TTY | WHO_RUSER : 0);
+	put_who(&w, a, WHO_TTY | WHO_RUSER);
 	pwl_w_str(&w, key ? PWL_T_KEY : PWL_T_TOKEN, s);
 	if (key && !o->no_token)
 		pwl_w_u8(&w, PWL_T_WANT_TOKEN, 1);
@@ -628,7 +629,7 @@ code_answer(pam_handle_t *pamh, const struct opts *o, struct attempt *a,
 		return PAM_AUTH_ERR;
 	a->method = "code";
 	pwl_w_init(&w, buf, sizeof(buf));
-	put_who(&w, a, 0);
+	put_who(&w, a, WHO_TTY | WHO_RUSER);
 	pwl_w_str(&w, PWL_T_CHALLENGE, p->challenge);
 	pwl_w_str(&w, PWL_T_CODE, code);
 	if (!o->no_token)
@@ -703,7 +704,7 @@ code_start(pam_handle_t *pamh, const struct opts *o, struct attempt *a,
 	if (!a->valid)
 		return PAM_AUTH_ERR;
 	pwl_w_init(&w, buf, sizeof(buf));
-	put_who(&w, a, WHO_TTY);
+	put_who(&w, a, WHO_TTY | WHO_RUSER);
 	pwl_w_u8(&w, PWL_T_CHANNEL, (uint8_t)ch);
 	if ((r = ask(pamh, o, a, PH_AUTH, PWL_MSG_CODE_START, &w, rep)) !=
 	    PAM_SUCCESS)

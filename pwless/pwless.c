@@ -113,6 +113,18 @@ static const struct cli_cmd cmds[] = {
 	    "set the phone number one-time codes go to", NULL },
 	{ "admin user unlock", cmd_admin_user_unlock, 1, "USER",
 	    "clear a user's failure count and lockout", NULL },
+	{ "admin limits list", cmd_admin_limits_list, 0, "[--json]",
+	    "list remote hosts and local users held back by failures",
+	    "Shows the sources pwlessd counts in memory: remote hosts\n"
+	    "(rhost:), the uids of callers other than root and\n"
+	    "trusted_uids (uid:), and the remote users (ruser:) and\n"
+	    "terminals (tty:) that local services name; with their\n"
+	    "failures not yet forgiven, the last one, any delay or lockout,\n"
+	    "and the codes asked for this hour.  A restart forgets them.\n" },
+	{ "admin limits clear", cmd_admin_limits_clear, 1, "SOURCE|all",
+	    "forget the failures and lockout of one source, or of all",
+	    "SOURCE as 'pwless admin limits list' shows it: rhost:HOST,\n"
+	    "uid:N, ruser:USER or tty:TTY.\n" },
 	{ "admin key list", cmd_admin_key_list, 1, "USER [--json]",
 	    "list the keys of a user", NULL },
 	{ "admin key revoke-all", cmd_admin_key_revoke_all, 1, "USER",

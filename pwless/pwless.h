@@ -119,6 +119,9 @@ int	cmd_admin_contact_approve(struct cli *, int, char **);
 int	cmd_audit(struct cli *, int, char **);
 int	cmd_admin_audit(struct cli *, int, char **);
 int	cmd_admin_audit_verify(struct cli *, int, char **);
+/* cmd_limits.c: the per-source limits pwlessd holds. */
+int	cmd_admin_limits_list(struct cli *, int, char **);
+int	cmd_admin_limits_clear(struct cli *, int, char **);
 
 /* cmd_doctor.c, cmd_authtest.c: checks for administrators. */
 int	cmd_doctor(struct cli *, int, char **);

@@ -316,8 +316,9 @@ audit_pass_open(const struct daemon *d)
 }
 
 /*
- * End of a loop pass: commits the group.  Returns 0, or -1 when the
- * replies held for this pass must say UNAVAILABLE instead.
+ * End of a loop pass: commits the group.  Returns STORE_OK, or the
+ * store's failure when the replies held for this pass must say
+ * UNAVAILABLE instead.
  */
 int
 audit_pass_end(struct daemon *d)
@@ -327,18 +328,18 @@ audit_pass_end(struct daemon *d)
 
 	if (p->open) {
 		p->open = 0;
-		if (store_commit_group(d->st) != STORE_OK) {
+		if ((r = store_commit_group(d->st)) != STORE_OK) {
 			log_msg(LOG_ERR, "cannot commit this pass's changes: "
 			    "%s; its requests are answered 'unavailable'",
 			    store_errmsg(d->st));
 			store_rollback(d->st);
 			store_end_group(d->st);
-			r = -1;
 		}
 	}
 	if (p->lost) {
 		p->lost = 0;
-		r = -1;
+		if (r == STORE_OK)
+			r = STORE_ERR;
 	}
 	return r;
 }

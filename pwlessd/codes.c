@@ -217,13 +217,12 @@ start_steps(struct req *r, struct start *s)
 	if ((x = store_challenge(r, s)) != STORE_OK ||
 	    (x = store_send_add(r->d->st, &sr)) != STORE_OK)
 		return status_from_store(r, x);
-	if (s->dest == NULL)
-		return PWL_ST_OK;
-	memset(&m, 0, sizeof(m));
+	memset(&m, 0, sizeof(m));	/* a decoy is rendered and stored too */
+	m.decoy = s->dest == NULL;
 	m.challenge = s->c.id;
 	m.user = s->want.user;
 	m.channel = s->channel;
-	m.dest = s->dest;
+	m.dest = s->dest != NULL ? s->dest : s->masked;
 	m.code = s->code;
 	m.service = s->want.service;
 	m.rhost = s->want.rhost;

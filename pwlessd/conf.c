@@ -73,11 +73,14 @@ static const struct cfg_key keys[] = {
 	S("tokens", "verify_group", verify_group),
 	S("tokens", "services", token_services),
 	N("tokens", "max_per_user", token_max_per_user, 1, 64),
-	N("limits", "failures_before_delay", failures_before_delay, 0, 100),
-	N("limits", "max_failures", max_failures, 1, 100),
+	N("limits", "failures_before_delay", failures_before_delay, 0, 100000),
+	N("limits", "max_failures", max_failures, 1, 100000),
 	D("limits", "lockout", lockout, 0, 30 * DAY),
 	N("limits", "sends_per_hour", sends_per_hour, 1, 100000),
 	N("limits", "sends_per_destination", sends_per_destination, 1, 100000),
+	N("limits", "source_max_failures", source_max_failures, 0, 100000),
+	D("limits", "source_lockout", source_lockout, 1, 30 * DAY),
+	N("limits", "source_sends_per_hour", source_sends_per_hour, 0, 100000),
 	{ "email", "transport", CT_TRANSPORT_EMAIL, 0, 0, 0, 0 },
 	S("email", "url", email_url),
 	S("email", "from", email_from),
@@ -155,6 +158,9 @@ config_defaults(struct config *c)
 	c->lockout = 900;
 	c->sends_per_hour = 5;
 	c->sends_per_destination = 10;
+	c->source_max_failures = 5;
+	c->source_lockout = 900;
+	c->source_sends_per_hour = 20;
 	c->email_transport = TR_NONE;
 	c->email_starttls = 1;
 	pwl_strlcpy(c->email_subject, DEFAULT_SUBJECT,

@@ -70,6 +70,9 @@ struct config {
 	uint64_t	lockout;
 	uint32_t	sends_per_hour;		/* per user */
 	uint32_t	sends_per_destination;	/* per address, hour */
+	uint32_t	source_max_failures;	/* per host or uid, 0 = off */
+	uint64_t	source_lockout;
+	uint32_t	source_sends_per_hour;	/* codes asked, 0 = off */
 
 	/* [email] */
 	int		email_transport;

@@ -60,6 +60,8 @@ static const struct route {
 	{ PWL_MSG_ADMIN_CONTACT_APPROVE, ADMIN,	h_admin_contact_approve },
 	{ PWL_MSG_ADMIN_SEND_TEST,	ADMIN,	h_admin_send_test },
 	{ PWL_MSG_ADMIN_OUTBOX_STATE,	ADMIN,	h_admin_outbox_state },
+	{ PWL_MSG_ADMIN_LIMITS,		ADMIN,	h_admin_limits },
+	{ PWL_MSG_ADMIN_LIMITS_CLEAR,	ADMIN,	h_admin_limits_clear },
 };
 
 static const struct route *
@@ -232,6 +234,8 @@ run(struct req *r, const uint8_t *body, size_t len, struct pwl_wbuf *out)
 		    pwl_status_name(st), NULL);
 		return st;
 	}
+	if (r->type != PWL_MSG_HELLO && (st = req_store_gate(r)) != PWL_ST_OK)
+		return st;
 	st = rt->fn(r, out);
 	if (rt->who == SELF || rt->who == ADMIN)
 		audit_fallback(r, st, rt->who == ADMIN);
@@ -258,6 +262,7 @@ dispatch(struct daemon *d, uid_t uid, gid_t gid, pid_t pid, uint16_t type,
 	r.type = type;
 	r.now = time(NULL);
 	r.attempts_left = -1;
+	log_quiet(0);
 	pwl_w_status(out, PWL_ST_INTERNAL);
 	audit_request_begin(&r);
 	st = run(&r, body, len, out);

@@ -130,7 +130,7 @@ h_auth_key(struct req *r, struct pwl_wbuf *w)
 		goto out;
 	}
 	st = key_check(r, in.user, in.service, in.key, &k, &why);
-	limits_auth_end(r, &b, st, why);	/* the failure budget */
+	st = limits_auth_end(r, &b, st, why);	/* the failure budget */
 	if (st == PWL_ST_OK && r->now - k.last_used >= TOUCH_INTERVAL)
 		store_key_touch(r->d->st, k.id, r->now, in.service, in.rhost);
 	if (st == PWL_ST_OK)

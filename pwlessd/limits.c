@@ -3,7 +3,10 @@
  * (increasing delay, then lockout; success resets it; ADMIN_UNLOCK) and
  * the send limits that stand between CODE_START and a message: resend
  * interval, sends per user and destination, SMS per prefix and per day.
- * Unknown names get the same budget and limits, so neither tells.
+ * Unknown names get the same budget and limits, so neither tells.  The
+ * per-source limits (sources.c) are checked and counted from here too:
+ * the account's delays land on the source that failed, its lockout on
+ * everyone.
  */
 #include "config.h"
 
@@ -30,6 +33,7 @@ limits_load(struct req *r, const char *name, const struct user_row *u,
 	memset(b, 0, sizeof(*b));
 	b->name = name;
 	b->known = u != NULL;
+	source_of(r, &b->src);
 	if (u != NULL) {
 		b->failures = u->failures;
 		b->locked_until = u->locked_until;
@@ -54,7 +58,10 @@ uint16_t
 limits_check(struct req *r, const struct budget *b)
 {
 	uint64_t left;
+	uint16_t st;
 
+	if ((st = source_check(r, &b->src)) != PWL_ST_OK)
+		return st;
 	if (b->locked_until <= r->now)
 		return PWL_ST_OK;
 	left = (uint64_t)(b->locked_until - r->now);
@@ -100,7 +107,11 @@ budget_write(struct req *r, const struct budget *b)
 	    b->locked_until, r->now);
 }
 
-/* One more failure: the delay grows, the budget may lock the account. */
+/*
+ * One more failure: the delay grows, the budget may lock the account.
+ * The delay holds back only the source that failed when there is one;
+ * a caller that names no source delays the whole account, as before.
+ */
 int
 limits_fail(struct req *r, struct budget *b)
 {
@@ -110,6 +121,7 @@ limits_fail(struct req *r, struct budget *b)
 
 	b->failures++;
 	delay = limits_delay(c, b->failures);
+	source_fail(r, &b->src, delay > 0 ? delay : 0);
 	if (delay < 0) {
 		b->locked_until = c->lockout > 0 ?
 		    r->now + (int64_t)c->lockout : LOCK_FOREVER;
@@ -118,7 +130,7 @@ limits_fail(struct req *r, struct budget *b)
 		    "failures", n, "enrolled", b->known ? "yes" : "no", NULL);
 		if (b->known)
 			notify_lockout(r, b->name, b->failures);
-	} else if (delay > 0)
+	} else if (delay > 0 && b->src.kind == SRC_NONE)
 		b->locked_until = r->now + delay;
 	return budget_write(r, b);
 }
@@ -142,8 +154,13 @@ uint16_t
 limits_auth_begin(struct req *r, const char *user, struct budget *b)
 {
 	struct user_row u;
+	struct src src;
+	uint16_t st;
 	int sr;
 
+	source_of(r, &src);		/* a locked source costs no read */
+	if ((st = source_check(r, &src)) != PWL_ST_OK)
+		return st;
 	if ((sr = store_user_get(r->d->st, user, &u)) < 0 ||
 	    (sr = limits_load(r, user, sr == STORE_OK ? &u : NULL, b)) != 0)
 		return status_from_store(r, sr);
@@ -153,9 +170,11 @@ limits_auth_begin(struct req *r, const char *user, struct budget *b)
 /*
  * For AUTH_KEY: success resets the budget; a wrong, unknown, revoked or
  * expired key (or an unknown user) counts.  A key used outside its scope
- * or by a disabled user does not: that is policy, not guessing.
+ * or by a disabled user does not: that is policy, not guessing.  A
+ * failure that cannot be recorded turns into UNAVAILABLE (the budget
+ * must hold); a success whose reset cannot be written still stands.
  */
-void
+uint16_t
 limits_auth_end(struct req *r, struct budget *b, uint16_t st,
     const char *why)
 {
@@ -167,9 +186,11 @@ limits_auth_end(struct req *r, struct budget *b, uint16_t st,
 	    why != NULL && strcmp(why, "service_scope") != 0 &&
 	    strcmp(why, "disabled") != 0)
 		sr = limits_fail(r, b);
-	if (sr != STORE_OK)
-		log_msg(LOG_ERR, "cannot record the failure count of %s: %s",
-		    b->name, store_errmsg(r->d->st));
+	if (sr == STORE_OK)
+		return st;
+	log_msg(LOG_ERR, "cannot record the failure count of %s: %s", b->name,
+	    store_errmsg(r->d->st));
+	return st == PWL_ST_OK ? st : status_from_store(r, sr);
 }
 
 /* --- send limits ----------------------------------------------------- */
@@ -195,8 +216,8 @@ refuse(struct req *r, const char *user, const char *reason, int64_t retry,
  * May one more message go as described by s (a decoy send has no
  * destination)?  RATE_LIMITED with RETRY_AFTER and MESSAGE if not.
  */
-uint16_t
-limits_send(struct req *r, const struct send_row *s)
+static uint16_t
+account_send(struct req *r, const struct send_row *s)
 {
 	const struct config *c = &r->d->cfg;
 	struct send_stats st;
@@ -227,6 +248,19 @@ limits_send(struct req *r, const struct send_row *s)
 		    DAY - r->now, "This host has sent all the SMS it may send "
 		    "today; use email or an API key");
 	return PWL_ST_OK;
+}
+
+/* The account's send limits, then the codes one source may ask for. */
+uint16_t
+limits_send(struct req *r, const struct send_row *s)
+{
+	struct src src;
+	uint16_t st;
+
+	if ((st = account_send(r, s)) != PWL_ST_OK)
+		return st;
+	source_of(r, &src);
+	return source_send(r, &src);
 }
 
 /* Housekeeping: old sends and quiet unknown names go. */

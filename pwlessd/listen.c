@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 
 #include "log.h"
 #include "pwlessd.h"
+#include "store.h"
 #include "util.h"
 
 #define FRAME_MS	5000	/* to finish a frame once it started */
@@ -142,7 +144,7 @@ listen_open(struct daemon *d)
 		return -1;
 	old = umask(0111);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    chmod(path, 0666) != 0 || listen(fd, 256) != 0) {
+	    chmod(path, 0666) != 0 || listen(fd, SOMAXCONN) != 0) {
 		umask(old);
 		log_msg(LOG_ERR, "cannot listen on %s: %s", path,
 		    strerror(errno));
@@ -312,9 +314,9 @@ conn_hold(struct conn *c, const uint8_t *p, size_t n)
 
 /* A held reply whose changes were lost: UNAVAILABLE instead. */
 static int
-reply_unavailable(struct conn *c)
+reply_unavailable(struct conn *c, int sr)
 {
-	uint8_t buf[PWL_HDR_LEN + 128];
+	uint8_t buf[PWL_HDR_LEN + 160];
 	struct pwl_hdr h;
 	struct pwl_wbuf w;
 
@@ -324,8 +326,7 @@ reply_unavailable(struct conn *c)
 	c->out = NULL;
 	pwl_w_init(&w, buf + PWL_HDR_LEN, sizeof(buf) - PWL_HDR_LEN);
 	pwl_w_status(&w, PWL_ST_UNAVAILABLE);
-	pwl_w_str(&w, PWL_T_MESSAGE, "pwlessd could not record this; "
-	    "nothing was changed; try again");
+	pwl_w_str(&w, PWL_T_MESSAGE, store_failure_text(sr));
 	h.body_len = (uint32_t)w.len;
 	pwl_hdr_encode(&h, buf);
 	if ((c->out = malloc(PWL_HDR_LEN + w.len)) == NULL)
@@ -338,7 +339,7 @@ reply_unavailable(struct conn *c)
 
 /* After the pass's commit (ok) or its failure: sends what was held. */
 static void
-release_held(struct daemon *d, int ok)
+release_held(struct daemon *d, int sr)
 {
 	struct conn *c;
 	int i, fd;
@@ -348,7 +349,7 @@ release_held(struct daemon *d, int ok)
 		if ((c = d->conns[fd]) == NULL || !c->held)
 			continue;
 		c->held = 0;
-		if ((!ok && reply_unavailable(c) != 0) ||
+		if ((sr != STORE_OK && reply_unavailable(c, sr) != 0) ||
 		    conn_flush(d, c) != 0)
 			conn_free(d, c);
 	}
@@ -375,7 +376,7 @@ conn_answer(struct daemon *d, struct conn *c, const struct pwl_hdr *h,
 		c->close_after = 1;
 	} else {
 		if (nheld == MAX_EVENTS)	/* cannot happen; stay safe */
-			release_held(d, audit_pass_end(d) == 0);
+			release_held(d, audit_pass_end(d));
 		dispatch(d, c->uid, c->gid, c->pid, h->type, body, h->body_len,
 		    &w);
 	}
@@ -461,6 +462,20 @@ sweep(struct daemon *d, int64_t now)
 			conn_free(d, d->conns[fd]);
 }
 
+/* Room for MAX_CONNS clients: systemd's default soft limit is 1024. */
+static void
+raise_nofile(rlim_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_msg(LOG_WARNING, "cannot raise the open files limit to %lu: "
+		    "%s", (unsigned long)want, strerror(errno));
+}
+
 static int
 loop_setup(struct daemon *d)
 {
@@ -476,6 +491,7 @@ loop_setup(struct daemon *d)
 	    (d->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return -1;
 	d->maxfd = MAX_CONNS + 64;
+	raise_nofile((rlim_t)d->maxfd);
 	if ((d->conns = calloc((size_t)d->maxfd, sizeof(*d->conns))) == NULL)
 		return -1;
 	d->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -540,10 +556,11 @@ listen_loop(struct daemon *d)
 			return -1;
 		for (i = 0; i < n; i++)
 			on_event(d, &evs[i]);
-		release_held(d, audit_pass_end(d) == 0);
+		release_held(d, audit_pass_end(d));
 		outbox_run(d);
 		if ((now = now_ms()) >= next_sweep) {
 			sweep(d, now);
+			store_watch(d->st);	/* deleted, replaced, damaged */
 			tokens_sweep(d, (int64_t)time(NULL));
 			audit_prune(d, (int64_t)time(NULL));
 			next_sweep = now + 1000;

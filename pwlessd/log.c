@@ -14,6 +14,7 @@
 
 static int log_fg;	/* log to stderr */
 static int log_dbg;	/* LOG_DEBUG lines wanted */
+static int log_hush;	/* drop NOTICE and below: a flood's repeats */
 
 void
 log_init(int foreground, int debug)
@@ -30,10 +31,16 @@ log_debug_enabled(void)
 	return log_dbg;
 }
 
+void
+log_quiet(int on)
+{
+	log_hush = on;
+}
+
 static void
 emit(int prio, const char *line)
 {
-	if (prio == LOG_DEBUG && !log_dbg)
+	if ((prio == LOG_DEBUG && !log_dbg) || (log_hush && prio >= LOG_NOTICE))
 		return;
 	if (log_fg) {
 		fprintf(stderr, "pwlessd: %s\n", line);

@@ -31,5 +31,11 @@ size_t	log_kv_append(char *out, size_t sz, size_t off, const char *k,
 size_t	log_event_format(char *out, size_t sz, const char *event,
 	    const char *const *kv, size_t n);
 void	log_line(int prio, const char *line);
+/*
+ * While on, NOTICE, INFO and DEBUG lines are dropped: sources.c turns it
+ * on for a refusal it already reported (a flood must not flood the log),
+ * dispatch turns it off before each request.
+ */
+void	log_quiet(int);
 
 #endif /* PWLESSD_LOG_H */

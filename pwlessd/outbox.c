@@ -191,11 +191,16 @@ outbox_queue(struct req *r, const struct outbox_msg *m)
 		    "than %d bytes; shorten it", PWL_BODY_MAX);
 		goto out;
 	}
+	if (m->decoy) {			/* the same work, nothing kept */
+		sodium_memzero(o.body, sizeof(o.body));
+		sodium_memzero(o.subject, sizeof(o.subject));
+		o.decoy = 1;
+	}
 	o.challenge = m->challenge;
 	pwl_strlcpy(o.user, m->user, sizeof(o.user));
 	o.channel = m->channel;
 	pwl_strlcpy(o.dest, m->dest, sizeof(o.dest));
-	pwl_strlcpy(o.code, m->code, sizeof(o.code));
+	pwl_strlcpy(o.code, m->decoy ? "" : m->code, sizeof(o.code));
 	new_msgid(ob, o.msgid, sizeof(o.msgid));
 	o.created = r->now;
 	o.expires = m->expires;
@@ -319,8 +324,10 @@ outbox_results(struct daemon *d, const struct result *res, int n)
 	struct outbox *ob = d->outbox;
 	struct flight *f;
 	int64_t now = time(NULL);
-	int i, sr = store_begin(d->st);
+	int i, sr;
 
+	store_lazy(d->st, 1);		/* a lost mark only means a resend */
+	sr = store_begin(d->st);
 	for (i = 0; i < n && sr == STORE_OK; i++) {
 		if ((f = flight_find(ob, res[i].id)) == NULL) {
 			log_msg(LOG_WARNING, "sender reported on message %lld, "
@@ -337,6 +344,7 @@ outbox_results(struct daemon *d, const struct result *res, int n)
 		log_msg(LOG_ERR, "cannot record delivery results: %s; the "
 		    "messages are tried again", store_errmsg(d->st));
 	}
+	store_lazy(d->st, 0);
 	ob->woken = 1;		/* slots are free again */
 }
 

@@ -171,7 +171,23 @@ uint16_t h_admin_user_show(struct req *, struct pwl_wbuf *);
 uint16_t h_admin_user_set(struct req *, struct pwl_wbuf *);
 uint16_t h_admin_user_remove(struct req *, struct pwl_wbuf *);
 uint16_t status_from_store(struct req *, int);
+const char *store_failure_text(int);
+uint16_t req_store_gate(struct req *);	/* UNAVAILABLE once the db is bad */
 uint16_t req_self(struct req *, struct user_row *, int may_be_off);
+
+/* sources.c: where a request comes from, for the per-source limits */
+enum src_kind {
+	SRC_NONE = 0,	/* a trusted caller naming nobody: not limited */
+	SRC_RHOST,	/* remote host named by a trusted caller */
+	SRC_UID,	/* any caller that is not trusted: its uid */
+	SRC_RUSER,	/* remote (invoking) user named by a trusted caller */
+	SRC_TTY,	/* terminal named by a trusted caller */
+};
+
+struct src {
+	int		 kind;		/* enum src_kind */
+	char		 value[PWL_RHOST_MAX + 1];
+};
 
 /* limits.c: the failure budget of one name, enrolled or not */
 struct budget {
@@ -179,6 +195,7 @@ struct budget {
 	int		 known;		/* enrolled: kept in users */
 	uint32_t	 failures;	/* consecutive */
 	int64_t		 locked_until;	/* delay or lockout end */
+	struct src	 src;		/* who is asking (sources.c) */
 };
 
 int	limits_load(struct req *, const char *, const struct user_row *,
@@ -189,7 +206,7 @@ int	limits_fail(struct req *, struct budget *);
 int	limits_success(struct req *, struct budget *);
 uint16_t limits_send(struct req *, const struct send_row *);
 uint16_t limits_auth_begin(struct req *, const char *, struct budget *);
-void	limits_auth_end(struct req *, struct budget *, uint16_t,
+uint16_t limits_auth_end(struct req *, struct budget *, uint16_t,
 	    const char *why);
 void	limits_prune(struct daemon *, int64_t now);
 uint16_t h_admin_unlock(struct req *, struct pwl_wbuf *);
@@ -197,6 +214,15 @@ uint16_t h_admin_unlock(struct req *, struct pwl_wbuf *);
 /* sendtest.c: 'pwless doctor --send-test' */
 uint16_t h_admin_send_test(struct req *, struct pwl_wbuf *);
 uint16_t h_admin_outbox_state(struct req *, struct pwl_wbuf *);
+/* sources.c: per-source failure and send limits, in memory */
+void	source_of(struct req *, struct src *);
+uint16_t source_check(struct req *, const struct src *);
+/* One failure of src; extra: seconds of delay the account asks for. */
+void	source_fail(struct req *, const struct src *, int64_t extra);
+uint16_t source_send(struct req *, const struct src *);
+const char *source_name(const struct src *, char *, size_t);
+uint16_t h_admin_limits(struct req *, struct pwl_wbuf *);
+uint16_t h_admin_limits_clear(struct req *, struct pwl_wbuf *);
 
 /* codes.c */
 uint16_t h_code_start(struct req *, struct pwl_wbuf *);
@@ -217,6 +243,7 @@ struct outbox_msg {
 	const char	*rhost;
 	const char	*tty;
 	int64_t		 expires;
+	int		 decoy;		/* stored alike, never sent */
 };
 
 int	outbox_init(struct daemon *);

@@ -82,6 +82,37 @@ store_map_rc(int rc)
 	return STORE_ERR;
 }
 
+/*
+ * A failed step of what: logs it with the errno behind it and what to
+ * do, and maps it; an I/O error from a full or read-only filesystem
+ * counts as STORE_FULL or STORE_READONLY.
+ */
+int
+store_fail(struct store *s, int rc, const char *what)
+{
+	int e = sqlite3_system_errno(s->db), r = store_map_rc(rc);
+	const char *hint = "";
+
+	if ((rc & 0xff) == SQLITE_IOERR && e == 0)
+		e = store_probe(s);
+
+	if ((rc & 0xff) == SQLITE_IOERR && (e == ENOSPC || e == EDQUOT))
+		r = STORE_FULL;
+	else if ((rc & 0xff) == SQLITE_IOERR && (e == EROFS || e == EPERM))
+		r = STORE_READONLY;
+	if (r == STORE_EXISTS)
+		return r;
+	if (r == STORE_FULL)
+		hint = "; free space on its filesystem";
+	else if (r == STORE_READONLY)
+		hint = "; make it writable again (a filesystem turns read-only "
+		    "after a disk error: check dmesg)";
+	log_msg(LOG_ERR, "database %s: %s failed: %s%s%s%s%s", s->path, what,
+	    sqlite3_errmsg(s->db), e != 0 ? " (" : "", e != 0 ? strerror(e) :
+	    "", e != 0 ? ")" : "", hint);
+	return r;
+}
+
 const char *
 store_errmsg(struct store *s)
 {
@@ -197,6 +228,7 @@ store_open(const char *path, struct store **sp)
 	 */
 	(void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	(void)store_health_open(NULL);	/* SQLite's error log, first */
 	if (make_parent(path) != 0)
 		return STORE_ERR;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -210,7 +242,8 @@ store_open(const char *path, struct store **sp)
 		    s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
-	if ((r = configure_db(s)) != STORE_OK || (r = migrate(s)) != STORE_OK)
+	if ((r = configure_db(s)) != STORE_OK || (r = migrate(s)) != STORE_OK ||
+	    (r = store_health_open(s)) != STORE_OK)
 		goto fail;
 	*sp = s;
 	return STORE_OK;
@@ -228,6 +261,10 @@ store_close(struct store *s)
 		return;
 	for (i = 0; i < s->nstmts; i++)
 		sqlite3_finalize(s->stmt[i]);
+	/* never checkpoint into a file that went bad under us */
+	if (s->bad != STORE_GOOD && s->db != NULL)
+		sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+		    NULL);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -317,12 +354,8 @@ store_write_unsynced(struct store *s, sqlite3_stmt *q)
 		return STORE_ERR;
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
-	if (rc != SQLITE_DONE) {
-		if (store_map_rc(rc) != STORE_EXISTS)
-			log_msg(LOG_ERR, "database %s: write failed: %s",
-			    s->path, sqlite3_errmsg(s->db));
-		return store_map_rc(rc);
-	}
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, "write");
 	return sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOTFOUND;
 }
 
@@ -347,9 +380,7 @@ store_step_done(struct store *s, sqlite3_stmt *q, int rc)
 	sqlite3_reset(q);
 	if (rc == SQLITE_DONE)
 		return STORE_NOTFOUND;
-	log_msg(LOG_ERR, "database %s: read failed: %s", s->path,
-	    sqlite3_errmsg(s->db));
-	return store_map_rc(rc);
+	return store_fail(s, rc, "read");
 }
 
 static const char Q_BEGIN[] = "BEGIN IMMEDIATE";
@@ -369,7 +400,9 @@ tx(struct store *s, const char *sql)
 		return STORE_ERR;
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? STORE_OK : store_map_rc(rc);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	return sql == Q_ROLLBACK ? store_map_rc(rc) : store_fail(s, rc, sql);
 }
 
 /*
@@ -516,4 +549,18 @@ store_sync_pending(struct store *s)
 {
 	if (s->unsynced && s->depth == 0)
 		(void)sync_wal(s);
+}
+
+/*
+ * Between store_lazy(s, 1) and store_lazy(s, 0), commits do not wait for
+ * the disk: the WAL is synced by the next ordinary commit or checkpoint.
+ * For writes that may be lost on a power cut and done again (delivery
+ * results: at least once), so they cost the event loop no fsync.  Inside
+ * a loop pass's group the group decides.
+ */
+void
+store_lazy(struct store *s, int on)
+{
+	if (s->depth == 0)
+		(void)tx(s, on ? Q_SYNC_NORMAL : Q_SYNC_FULL);
 }

@@ -23,6 +23,12 @@
 
 struct store;
 
+/* Why the database cannot be used any more (store_health.c). */
+#define STORE_GOOD	0
+#define STORE_BAD_DELETED	1	/* the file was unlinked */
+#define STORE_BAD_REPLACED	2	/* another file has its name */
+#define STORE_BAD_DAMAGED	3	/* corrupt, or not a database */
+
 struct user_row {
 	int64_t		id;
 	char		name[PWL_USER_MAX + 1];
@@ -82,6 +88,17 @@ typedef int (*store_token_cb)(void *, const struct token_row *);
 int	store_open(const char *path, struct store **);
 void	store_close(struct store *);
 const char *store_errmsg(struct store *);
+/*
+ * STORE_GOOD, or why the database must not be used: checks the flag
+ * SQLite's error log sets and whether the path still names the file
+ * opened (one stat).  The first time it finds the file gone, it saves
+ * what it has open beside it and logs what to do.
+ */
+int	store_health(struct store *);
+/* Every second or so: the same, plus the file's header. */
+void	store_watch(struct store *);
+/* The file where a deleted database was saved, "" if none. */
+const char *store_rescued(struct store *);
 /* Hands the database files to uid/gid before privileges are dropped. */
 int	store_chown(struct store *, uid_t, gid_t);
 
@@ -168,6 +185,8 @@ struct outbox_row {
 	int64_t		expires;	/* dropped, not sent, after this */
 	uint32_t	tries;
 	int64_t		next_try;
+	int		decoy;		/* a decoy's look-alike: stored dropped,
+					   without body or code, never sent */
 };
 
 /* One send (or decoy send) for the limits. */
@@ -206,6 +225,8 @@ int	store_begin_group(struct store *);
 int	store_commit_group(struct store *);
 void	store_end_group(struct store *);
 void	store_sync_pending(struct store *);
+/* Commits that need not wait for the disk (see store.c), on or off. */
+void	store_lazy(struct store *, int);
 
 int	store_chal_get(struct store *, const char *cid, struct chal_row *);
 /* The pending, unexpired challenge with want's user, uid, service, rhost. */

@@ -15,6 +15,11 @@
 struct store {
 	sqlite3		*db;
 	char		 path[4096];
+	dev_t		 dev;		/* the file opened (store_health.c) */
+	ino_t		 ino;
+	uint32_t	 page_size;
+	int		 bad;		/* STORE_BAD_*: refuse everything */
+	int		 rescue_tried;	/* a copy of a deleted file was tried */
 	size_t		 nstmts;
 	const char	*sql[STORE_MAX_STMTS];	/* static strings, by address */
 	sqlite3_stmt	*stmt[STORE_MAX_STMTS];
@@ -31,6 +36,8 @@ struct store {
 sqlite3_stmt *store_q(struct store *, const char *sql);
 
 int	store_map_rc(int);
+/* Logs a failed step with its errno and what to do; maps it. */
+int	store_fail(struct store *, int rc, const char *what);
 void	store_bind_text(sqlite3_stmt *, int, const char *);
 void	store_col_text(sqlite3_stmt *, int, char *, size_t);
 /* Steps a write; STORE_NOTFOUND when it changed no row. */
@@ -41,6 +48,11 @@ int	store_write_unsynced(struct store *, sqlite3_stmt *);
 int	store_run_write_lazy(struct store *, sqlite3_stmt *);
 /* After a step that gave no row: STORE_NOTFOUND or the error. */
 int	store_step_done(struct store *, sqlite3_stmt *, int rc);
+
+/* store_health.c: remembers the file opened; checks it at open. */
+int	store_health_open(struct store *);
+/* errno of a trial write beside the database, 0 if it works. */
+int	store_probe(const struct store *);
 
 /* Schema steps, one per feature file, applied in order (store.c). */
 extern const char store_schema_core[];

@@ -15,6 +15,12 @@ static const char Q_OUT_INSERT[] =
     "code, msgid, created, expires, next_try) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/* The same write for a decoy, so a decoy costs what a real send does. */
+static const char Q_OUT_INSERT_DECOY[] =
+    "INSERT INTO outbox (challenge, user, channel, dest, subject, body, "
+    "code, msgid, created, expires, next_try, state, done) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dropped', ?9)";
+
 static const char Q_OUT_DUE[] =
     "SELECT id, challenge, user, channel, dest, subject, body, code, "
     "msgid, created, expires, tries, next_try FROM outbox "
@@ -47,7 +53,8 @@ static const char Q_CHECKPOINT[] = "PRAGMA wal_checkpoint(TRUNCATE)";
 int
 store_outbox_insert(struct store *s, struct outbox_row *o)
 {
-	sqlite3_stmt *q = store_q(s, Q_OUT_INSERT);
+	sqlite3_stmt *q = store_q(s, o->decoy ? Q_OUT_INSERT_DECOY :
+	    Q_OUT_INSERT);
 	int r;
 
 	if (q == NULL)

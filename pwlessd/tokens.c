@@ -277,6 +277,28 @@ token_owned(struct req *r, const char *tok, struct token_row *t,
 	return token_check(r, tok, &wt, t, why);
 }
 
+/*
+ * Failures that count against the source (never against the account: a
+ * stale PWLESS_TOKEN must not lock anyone out): a token that does not
+ * exist, a wrong secret, another user's token.  Expiry, scope, rhost,
+ * a revoked key or a disabled user are policy, not guessing.
+ */
+static int
+guessing(uint16_t st, const char *why)
+{
+	static const char *const counted[] = { "bad_format", "unknown_token",
+	    "wrong_secret", "other_user", "unknown_user" };
+	size_t i;
+
+	if (st != PWL_ST_DENIED && st != PWL_ST_UNKNOWN_USER)
+		return 0;
+	for (i = 0; why != NULL && i < sizeof(counted) / sizeof(counted[0]);
+	    i++)
+		if (strcmp(why, counted[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* May the caller check tokens of users other than its own? */
 static int
 may_verify_any(struct req *r)
@@ -330,6 +352,7 @@ h_token_verify(struct req *r, struct pwl_wbuf *w)
 	struct verify_in in;
 	struct want wt = { NULL, NULL, NULL };
 	struct token_row t;
+	struct src src;
 	const char *why = NULL;
 	uint16_t st;
 
@@ -339,8 +362,16 @@ h_token_verify(struct req *r, struct pwl_wbuf *w)
 		why = st == PWL_ST_NOT_PERMITTED ? "not_permitted" : NULL;
 		goto out;
 	}
-	if ((st = token_check(r, in.tok, &wt, &t, &why)) != PWL_ST_OK)
+	source_of(r, &src);
+	if ((st = source_check(r, &src)) != PWL_ST_OK) {
+		why = "source_limit";
 		goto out;
+	}
+	if ((st = token_check(r, in.tok, &wt, &t, &why)) != PWL_ST_OK) {
+		if (guessing(st, why))
+			source_fail(r, &src, 0);
+		goto out;
+	}
 	pwl_w_str(w, PWL_T_USER, t.user);
 	pwl_w_u64(w, PWL_T_EXPIRES, (uint64_t)token_end(&t));
 	pwl_w_str(w, PWL_T_KEY_ID, t.token_id);
@@ -433,12 +464,20 @@ issue_key(struct req *r, struct key_row *k)
 {
 	char key[PWL_SECRET_MAX + 1];
 	const char *why = NULL;
+	struct src src;
 	uint16_t st;
 
 	if (req_str(r, PWL_T_KEY, key, sizeof(key), 1) != 0)
 		return PWL_ST_BAD_REQUEST;
+	source_of(r, &src);
+	if ((st = source_check(r, &src)) != PWL_ST_OK) {
+		sodium_memzero(key, sizeof(key));
+		return st;
+	}
 	st = key_check(r, r->caller, NULL, key, k, &why);
 	sodium_memzero(key, sizeof(key));
+	if (st == PWL_ST_DENIED || st == PWL_ST_UNKNOWN_USER)
+		source_fail(r, &src, 0);
 	if (st == PWL_ST_OK)
 		(void)store_key_touch(r->d->st, k->id, r->now, ISSUER, NULL);
 	audit_event(r, st == PWL_ST_OK ? LOG_INFO : LOG_NOTICE, "auth",

@@ -25,17 +25,42 @@ status_from_store(struct req *r, int sr)
 		return PWL_ST_NOT_FOUND;
 	case STORE_EXISTS:
 		return PWL_ST_EXISTS;
-	case STORE_FULL:
-		req_message(r, "pwlessd cannot record this: its disk or "
-		    "database is full; nothing was changed");
-		return PWL_ST_UNAVAILABLE;
-	case STORE_READONLY:
-		req_message(r, "pwlessd cannot record this: its database is "
-		    "read-only; nothing was changed");
-		return PWL_ST_UNAVAILABLE;
 	}
-	req_message(r, "pwlessd could not read or write its database; "
-	    "see its log");
+	req_message(r, "%s", store_failure_text(sr));
+	return PWL_ST_UNAVAILABLE;
+}
+
+/* What to tell a caller whose request the store could not carry out. */
+const char *
+store_failure_text(int sr)
+{
+	switch (sr) {
+	case STORE_FULL:
+		return "pwlessd cannot record this: its disk or database is "
+		    "full; nothing was changed";
+	case STORE_READONLY:
+		return "pwlessd cannot record this: its database is "
+		    "read-only; nothing was changed";
+	}
+	return "pwlessd could not read or write its database; nothing was "
+	    "changed; see its log";
+}
+
+/*
+ * Before every request but HELLO: a database that was deleted, replaced
+ * or damaged under us answers nothing (store_health.c logs what to do).
+ */
+uint16_t
+req_store_gate(struct req *r)
+{
+	int bad = store_health(r->d->st);
+
+	if (bad == STORE_GOOD)
+		return PWL_ST_OK;
+	req_message(r, bad == STORE_BAD_DAMAGED ? "pwlessd's database is "
+	    "damaged; an administrator must restore it (see pwlessd's log)" :
+	    "pwlessd's database was deleted or replaced while it ran; an "
+	    "administrator must restart pwlessd (see its log)");
 	return PWL_ST_UNAVAILABLE;
 }
 

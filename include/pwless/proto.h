@@ -81,6 +81,15 @@
  * ADMIN_KEY_REVOKE_ALL req: USER               resp: COUNT
  * ADMIN_UNLOCK     req: USER                   resp: -  (NOT_FOUND)
  *                  Clears the failure count and any delay or lockout.
+ * ADMIN_LIMITS     req: -      resp: ITEM* { KIND RHOST|UID|RUSER|TTY
+ *                  FAILURES LOCKED_UNTIL TIME COUNT } COUNT
+ *                  The per-source entries pwlessd holds in memory: KIND
+ *                  is rhost, uid, ruser or tty; FAILURES the failures
+ *                  not yet forgiven, TIME the last one, COUNT in an ITEM
+ *                  the codes asked this hour; the top-level COUNT says
+ *                  how many entries there are (more than fit).
+ * ADMIN_LIMITS_CLEAR req: KIND? RHOST|UID|RUSER|TTY?   resp: COUNT
+ *                  Forgets one source, or all when KIND is absent.
  *
  * Contacts (self-service).  A change needs a fresh login: TOKEN, one of
  * the caller's live tokens made within [contacts] fresh_login, or KEY,
@@ -189,6 +198,8 @@ enum pwl_type {
 	PWL_MSG_ADMIN_CONTACT_APPROVE = 0x0f0b, /* user */
 	PWL_MSG_ADMIN_SEND_TEST	  = 0x0f20, /* email | phone */
 	PWL_MSG_ADMIN_OUTBOX_STATE = 0x0f21, /* outbox_id */
+	PWL_MSG_ADMIN_LIMITS	  = 0x0f10, /* per-source limits in force */
+	PWL_MSG_ADMIN_LIMITS_CLEAR = 0x0f11, /* kind?, value?: forget */
 
 	/* internal: pwlessd to its sender child (socketpair only) */
 	PWL_MSG_SEND		= 0x0e01, /* outbox row to deliver */
