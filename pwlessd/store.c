@@ -1,7 +1,8 @@
 /*
  * store.c: the SQLite backend of store.h: opening, schema migrations by
  * user_version, the statement cache and the helpers every store_*.c uses.
- * WAL with synchronous=FULL, so a write that returned survives a crash.
+ * WAL with synchronous=NORMAL and an fsync of the WAL after each commit
+ * that must last (sync_wal), so a write that returned survives a crash.
  */
 #include "config.h"
 
@@ -207,7 +208,7 @@ configure_db(struct store *s)
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	sqlite3_busy_timeout(s->db, 5000);
 	if ((r = exec(s, "PRAGMA journal_mode = WAL")) != STORE_OK ||
-	    (r = exec(s, "PRAGMA synchronous = FULL")) != STORE_OK ||
+	    (r = exec(s, "PRAGMA synchronous = NORMAL")) != STORE_OK ||
 	    (r = exec(s, "PRAGMA secure_delete = ON")) != STORE_OK ||
 	    (r = exec(s, "PRAGMA mmap_size = " STORE_MMAP_SIZE)) != STORE_OK ||
 	    (r = exec(s, "PRAGMA foreign_keys = ON")) != STORE_OK)
@@ -337,14 +338,29 @@ store_col_text(sqlite3_stmt *q, int i, char *out, size_t sz)
 	pwl_strlcpy(out, t != NULL ? (const char *)t : "", sz);
 }
 
+static int sync_wal(struct store *);
+
+/*
+ * A write that must be durable before its caller answers: outside a
+ * transaction it is synced at once, inside one at its commit.
+ */
 int
 store_run_write(struct store *s, sqlite3_stmt *q)
 {
-	s->must_sync = 1;	/* a group commit then waits for the disk */
-	return store_write_unsynced(s, q);
+	int r;
+
+	s->must_sync = 1;
+	r = store_write_unsynced(s, q);
+	if (s->depth == 0 && (r == STORE_OK || r == STORE_NOTFOUND) &&
+	    !s->lazy) {
+		s->must_sync = 0;
+		if (sync_wal(s) != STORE_OK)
+			return STORE_ERR;
+	}
+	return r;
 }
 
-/* A write that alone does not make a group commit wait for the disk. */
+/* A write that alone does not make a commit wait for the disk. */
 int
 store_write_unsynced(struct store *s, sqlite3_stmt *q)
 {
@@ -356,6 +372,7 @@ store_write_unsynced(struct store *s, sqlite3_stmt *q)
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
 		return store_fail(s, rc, "write");
+	s->unsynced = 1;
 	return sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOTFOUND;
 }
 
@@ -415,8 +432,8 @@ store_begin(struct store *s)
 {
 	int r = tx(s, s->depth == 0 ? Q_BEGIN : Q_SAVEPOINT);
 
-	if (r == STORE_OK)
-		s->depth++;
+	if (r == STORE_OK && s->depth++ == 0)
+		s->must_sync = 0;
 	return r;
 }
 
@@ -428,8 +445,12 @@ store_commit(struct store *s)
 
 	if (s->depth == 0)
 		return STORE_ERR;
-	if ((r = tx(s, s->depth == 1 ? Q_COMMIT : Q_RELEASE)) == STORE_OK)
-		s->depth--;
+	if ((r = tx(s, s->depth == 1 ? Q_COMMIT : Q_RELEASE)) != STORE_OK)
+		return r;
+	if (--s->depth == 0 && s->must_sync && !s->lazy) {
+		s->must_sync = 0;
+		r = sync_wal(s);
+	}
 	return r;
 }
 
@@ -467,10 +488,14 @@ store_in_tx(const struct store *s)
 
 /* --- group commit (audit.c) --------------------------------------------- */
 
-static const char Q_SYNC_NORMAL[] = "PRAGMA synchronous = NORMAL";
-static const char Q_SYNC_FULL[] = "PRAGMA synchronous = FULL";
-
-/* fsync of the WAL file: what synchronous = FULL does at each commit. */
+/*
+ * The connection runs with synchronous = NORMAL: a commit writes the WAL
+ * without waiting for the disk.  Durability comes from sync_wal, called
+ * after a commit that wrote anything that must last (store_run_write),
+ * which is what synchronous = FULL would do; writes that may be lost in a
+ * power cut (audit rows of a read-only pass, last-used stamps) ride on
+ * the next sync, or store_sync_pending within a second.
+ */
 static int
 sync_wal(struct store *s)
 {
@@ -491,25 +516,13 @@ sync_wal(struct store *s)
 	return STORE_OK;
 }
 
-/*
- * A group's transaction: its commit writes the log without waiting for
- * the disk (synchronous = NORMAL, which may only change outside a
- * transaction); store_commit_group then syncs unless every write in it
- * was store_write_unsynced.
- */
+/* A loop pass's transaction: one commit, at most one fsync, per pass. */
 int
 store_begin_group(struct store *s)
 {
-	int r;
-
 	if (s->depth != 0)
 		return STORE_ERR;
-	if ((r = tx(s, Q_SYNC_NORMAL)) != STORE_OK)
-		return r;
-	s->must_sync = 0;
-	if ((r = store_begin(s)) != STORE_OK)
-		(void)tx(s, Q_SYNC_FULL);
-	return r;
+	return store_begin(s);
 }
 
 /*
@@ -520,30 +533,17 @@ store_begin_group(struct store *s)
 int
 store_commit_group(struct store *s)
 {
-	int r;
-
-	if ((r = store_commit(s)) != STORE_OK)
-		return r;
-	if (s->must_sync)
-		r = sync_wal(s);
-	else
-		s->unsynced = 1;
-	if (tx(s, Q_SYNC_FULL) != STORE_OK) {
-		log_msg(LOG_ERR, "database %s: cannot restore synchronous = "
-		    "FULL: %s", s->path, sqlite3_errmsg(s->db));
-		return STORE_ERR;
-	}
-	return r;
+	return store_commit(s);
 }
 
-/* After a group that was rolled back: the connection as it was. */
+/* After a group that was rolled back: nothing to restore. */
 void
 store_end_group(struct store *s)
 {
-	(void)tx(s, Q_SYNC_FULL);
+	(void)s;
 }
 
-/* Makes unsynced group commits durable; cheap when there are none. */
+/* Makes unsynced commits durable; cheap when there are none. */
 void
 store_sync_pending(struct store *s)
 {
@@ -553,14 +553,14 @@ store_sync_pending(struct store *s)
 
 /*
  * Between store_lazy(s, 1) and store_lazy(s, 0), commits do not wait for
- * the disk: the WAL is synced by the next ordinary commit or checkpoint.
- * For writes that may be lost on a power cut and done again (delivery
- * results: at least once), so they cost the event loop no fsync.  Inside
- * a loop pass's group the group decides.
+ * the disk: the WAL is synced by the next durable commit, a checkpoint or
+ * store_sync_pending.  For writes that may be lost on a power cut and done
+ * again (delivery results: at least once).  Inside a loop pass's group
+ * the group decides.
  */
 void
 store_lazy(struct store *s, int on)
 {
 	if (s->depth == 0)
-		(void)tx(s, on ? Q_SYNC_NORMAL : Q_SYNC_FULL);
+		s->lazy = on;
 }

@@ -25,7 +25,8 @@ struct store {
 	sqlite3_stmt	*stmt[STORE_MAX_STMTS];
 	int		 depth;		/* open transactions and savepoints */
 	int		 must_sync;	/* the group wrote what must be durable */
-	int		 unsynced;	/* group commits not yet on disk */
+	int		 unsynced;	/* commits not yet on disk */
+	int		 lazy;		/* store_lazy: commits need no fsync */
 };
 
 /*
