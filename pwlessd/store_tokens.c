@@ -127,7 +127,12 @@ store_token_insert(struct store *s, const struct token_row *t)
 	store_bind_text(q, 10, t->tty);
 	sqlite3_bind_int64(q, 11, t->created);
 	sqlite3_bind_int64(q, 12, t->expires);
-	return store_run_write(s, q);
+	/*
+	 * A login's token need not wait for the disk: a crash of pwlessd
+	 * keeps it (it is committed), a power cut may lose it and its user
+	 * logs in again.  Revocations, below, are synced.
+	 */
+	return store_run_write_lazy(s, q);
 }
 
 int
