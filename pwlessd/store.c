@@ -391,6 +391,20 @@ store_run_write_lazy(struct store *s, sqlite3_stmt *q)
 	return store_run_write(s, q);
 }
 
+/* A delete whose one parameter is a time; deleting nothing is fine. */
+int
+store_delete_before(struct store *s, const char *sql, int64_t t)
+{
+	sqlite3_stmt *q = store_q(s, sql);
+	int r;
+
+	if (q == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(q, 1, t);
+	r = store_run_write(s, q);
+	return r == STORE_NOTFOUND ? STORE_OK : r;
+}
+
 int
 store_step_done(struct store *s, sqlite3_stmt *q, int rc)
 {

@@ -289,14 +289,7 @@ store_audit_bounds(struct store *s, int64_t since, int64_t *first_new,
 int
 store_audit_delete(struct store *s, int64_t upto)
 {
-	sqlite3_stmt *q = store_q(s, Q_AUDIT_DELETE);
-	int r;
-
-	if (q == NULL)
-		return STORE_ERR;
-	sqlite3_bind_int64(q, 1, upto);
-	r = store_run_write(s, q);
-	return r == STORE_NOTFOUND ? STORE_OK : r;
+	return store_delete_before(s, Q_AUDIT_DELETE, upto);
 }
 
 int
@@ -376,14 +369,7 @@ store_notice_add(struct store *s, const char *user, const char *kind,
 int
 store_notice_prune(struct store *s, int64_t before)
 {
-	sqlite3_stmt *q = store_q(s, Q_NOTICE_PRUNE);
-	int r;
-
-	if (q == NULL)
-		return STORE_ERR;
-	sqlite3_bind_int64(q, 1, before);
-	r = store_run_write(s, q);
-	return r == STORE_NOTFOUND ? STORE_OK : r;
+	return store_delete_before(s, Q_NOTICE_PRUNE, before);
 }
 
 /* Records rhost for key; STORE_OK when new, STORE_EXISTS when seen. */

@@ -225,12 +225,5 @@ store_chal_set(struct store *s, int64_t id, const char *state,
 int
 store_chal_prune(struct store *s, int64_t before)
 {
-	sqlite3_stmt *q = store_q(s, Q_CHAL_PRUNE);
-	int r;
-
-	if (q == NULL)
-		return STORE_ERR;
-	sqlite3_bind_int64(q, 1, before);
-	r = store_run_write(s, q);
-	return r == STORE_NOTFOUND ? STORE_OK : r;
+	return store_delete_before(s, Q_CHAL_PRUNE, before);
 }

@@ -185,14 +185,7 @@ store_contact_applied(struct store *s, int64_t user_id, const char *kind,
 int
 store_contact_prune(struct store *s, int64_t before)
 {
-	sqlite3_stmt *q = store_q(s, Q_CC_PRUNE);
-	int r;
-
-	if (q == NULL)
-		return STORE_ERR;
-	sqlite3_bind_int64(q, 1, before);
-	r = store_run_write(s, q);
-	return r == STORE_NOTFOUND ? STORE_OK : r;
+	return store_delete_before(s, Q_CC_PRUNE, before);
 }
 
 /* Clears a user's email (phone = 0) or phone; STORE_NOTFOUND if unset. */

@@ -47,6 +47,8 @@ int	store_run_write(struct store *, sqlite3_stmt *);
 int	store_write_unsynced(struct store *, sqlite3_stmt *);
 /* The same for a write that may be lost in a crash; no fsync wait. */
 int	store_run_write_lazy(struct store *, sqlite3_stmt *);
+/* Runs sql, a delete with one time parameter; no row deleted is fine. */
+int	store_delete_before(struct store *, const char *sql, int64_t);
 /* After a step that gave no row: STORE_NOTFOUND or the error. */
 int	store_step_done(struct store *, sqlite3_stmt *, int rc);
 
