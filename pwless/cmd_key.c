@@ -56,32 +56,36 @@ cli_services_arg(const char *s)
 }
 
 /*
- * KEYID: a 10-character id, or a whole pwl_ key whose id is taken (its
- * secret is never sent, and is wiped from argv so ps stops showing it).
+ * The id of a key (kind PWL_KIND_KEY) or token (PWL_KIND_TOKEN) from arg:
+ * the 10-character id, or a whole pwl_/pwt_ secret whose id is taken and
+ * which is then wiped from argv.  1, or 0 after saying what is wrong.
  */
-static int
-key_id_arg(char *arg, char id[PWL_ID_LEN + 1])
+int
+cli_id_arg(char *arg, int want, char id[PWL_ID_LEN + 1])
 {
+	const char *what = want == PWL_KIND_KEY ? "key" : "token";
 	int kind = pwl_secret_kind(arg), parsed, r = 0;
 
 	id[0] = '\0';
-	if (kind == PWL_KIND_KEY)
+	if (kind == want)
 		r = pwl_secret_parse(arg, &parsed, id) == 0;
 	else if (kind == PWL_KIND_NONE && pwl_id_valid(arg))
 		r = pwl_strlcpy(id, arg, PWL_ID_LEN + 1) == PWL_ID_LEN;
 	if (r)
 		goto out;
-	if (kind == PWL_KIND_KEY)
-		cli_error("that pwl_ key is not well-formed (its length or "
-		    "checksum is wrong: a typo?); give the 10-character key "
-		    "id shown by 'pwless key list'");
-	else if (kind == PWL_KIND_TOKEN)
-		cli_error("that is a session token (pwt_), not an API key; "
-		    "give a key id shown by 'pwless key list'");
+	if (kind == want)
+		cli_error("that %s is not well-formed (its length or checksum "
+		    "is wrong: a typo?); give the %d-character id shown by "
+		    "'pwless %s list'", what, PWL_ID_LEN, what);
+	else if (kind != PWL_KIND_NONE)
+		cli_error("that is a %s, not a %s; give an id shown by "
+		    "'pwless %s list'", kind == PWL_KIND_KEY ? "pwl_ API key" :
+		    "pwt_ token", what, what);
 	else
-		cli_error("'%.32s' is not a key id: a key id is %d letters "
-		    "and digits, as shown by 'pwless key list'",
-		    pwl_printable(arg, strlen(arg)) ? arg : "?", PWL_ID_LEN);
+		cli_error("'%.32s' is not a %s id: an id is %d letters and "
+		    "digits, as shown by 'pwless %s list'",
+		    pwl_printable(arg, strlen(arg)) ? arg : "?", what,
+		    PWL_ID_LEN, what);
  out:
 	if (kind != PWL_KIND_NONE)
 		explicit_bzero(arg, strlen(arg));
@@ -285,7 +289,7 @@ cmd_key_revoke(struct cli *c, int argc, char **argv)
 
 	if (cli_args(c, argc, argv, NULL, pos, &r) != 0)
 		return r;
-	if (!key_id_arg(pos[0], id))
+	if (!cli_id_arg(pos[0], PWL_KIND_KEY, id))
 		return CLI_EXIT_REFUSED;
 	op.key_id = id;
 	pwl_w_init(&w, req, sizeof(req));
@@ -330,7 +334,8 @@ cmd_key_rotate(struct cli *c, int argc, char **argv)
 
 	if (cli_args(c, argc, argv, opts, pos, &r) != 0)
 		return r;
-	if (!key_id_arg(pos[0], id) || (opts[0].val != NULL &&
+	if (!cli_id_arg(pos[0], PWL_KIND_KEY, id) ||
+	    (opts[0].val != NULL &&
 	    !cli_duration_arg("grace", opts[0].val, 1, &grace)))
 		return CLI_EXIT_REFUSED;
 	op.key_id = id;

@@ -348,27 +348,6 @@ revoke_hint(uint16_t st)
 	return NULL;
 }
 
-/* ID: a token id, or a whole pwt_ token (only its id is sent). */
-static int
-token_id_arg(char *arg, char id[PWL_ID_LEN + 1])
-{
-	int kind = pwl_secret_kind(arg), parsed, r = 0;
-
-	id[0] = '\0';
-	if (kind == PWL_KIND_TOKEN)
-		r = pwl_secret_parse(arg, &parsed, id) == 0;
-	else if (kind == PWL_KIND_NONE && pwl_id_valid(arg))
-		r = pwl_strlcpy(id, arg, PWL_ID_LEN + 1) == PWL_ID_LEN;
-	if (!r)
-		cli_error("'%.12s...' is not a token id: give the %d letters "
-		    "and digits shown by 'pwless token list'",
-		    kind == PWL_KIND_NONE && pwl_printable(arg, strlen(arg)) ?
-		    arg : "?", PWL_ID_LEN);
-	if (kind != PWL_KIND_NONE)
-		explicit_bzero(arg, strlen(arg));
-	return r;
-}
-
 int
 cmd_token_revoke(struct cli *c, int argc, char **argv)
 {
@@ -381,7 +360,7 @@ cmd_token_revoke(struct cli *c, int argc, char **argv)
 
 	if (cli_args(c, argc, argv, NULL, pos, &r) != 0)
 		return r;
-	if (!token_id_arg(pos[0], id))
+	if (!cli_id_arg(pos[0], PWL_KIND_TOKEN, id))
 		return CLI_EXIT_REFUSED;
 	op.key_id = id;
 	pwl_w_init(&w, req, sizeof(req));

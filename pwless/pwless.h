@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "keyfmt.h"
 #include "pwless/proto.h"
 #include "transport.h"
 
@@ -73,6 +74,8 @@ int	cmd_key_list(struct cli *, int, char **);
 int	cmd_key_revoke(struct cli *, int, char **);
 int	cmd_key_rotate(struct cli *, int, char **);
 int	cli_print_keys(const struct pwl_msg *, int json, const char *empty);
+/* A key or token id (kind PWL_KIND_KEY or _TOKEN) from an argument. */
+int	cli_id_arg(char *arg, int kind, char id[PWL_ID_LEN + 1]);
 /* --OPT DURATION; 1 when s is one (0 only with allow_zero), else says why. */
 int	cli_duration_arg(const char *opt, const char *s, int allow_zero,
 	    uint64_t *);
