@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ.get("PWL_SRCDIR", "."),
                                 "tests", "helpers"))
-from pwltest import Daemon, check, eq, key_id, run_tests
+from pwltest import PWLESS, Daemon, check, eq, key_id, run_tests
 from sshenv import SshEnv, ensure_login_user, skip_unless_ready
 from tokentest import ASKPASS
 
@@ -113,9 +113,18 @@ def test_token_dies_after_its_lifetime():
     token's lifetime has passed"""
     e = Env("[tokens]\nlifetime = 12s\n")
     try:
-        cmd = "%s; sleep 13; %s" % (REPORT, SUDO)
+        # The session asks pwlessd when its token ends and waits until
+        # two seconds past that, however long the login itself took.
+        wait = ('exp=$(printf %%s "$PWLESS_TOKEN" | %s --socket %s token '
+                'verify --json | sed -n \'s/.*"expires": *\\([0-9]*\\).*/'
+                '\\1/p\'); echo "expires=$exp"; '
+                'while [ "$(date +%%s)" -le "$((exp + 1))" ]; do sleep 1; '
+                'done; echo "now=$(date +%%s)"' % (PWLESS, e.d.sock))
+        cmd = "%s; %s; %s" % (REPORT, wait, SUDO)
         rc, out = e.ssh.ssh_kbdint(e.key, cmd)
-        eq(rc, 0, "ssh exit: " + out)
+        eq(rc, 0, "ssh exit: " + out + e.logs())
+        check(re.search(r"^expires=[0-9]+$", out, re.M),
+              "token verify in the session: " + out + e.logs())
         lines = [l for l in out.splitlines() if l.startswith("sudo=")]
         eq(lines, ["sudo=ok", "sudo=failed"], "before, after: " + out +
            e.logs())
