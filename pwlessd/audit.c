@@ -1,27 +1,35 @@
 /*
  * audit.c: the audit trail's writing side and the group commit it rides
- * on.  audit_event records an event; when the request ends it is
- * appended as a row whose hash is a keyed BLAKE2b over the previous
+ * on.  audit_event records an event; when the request ends it is chained
+ * onto the trail as a row whose hash is a keyed BLAKE2b over the previous
  * row's hash and this row's fields, and logged with the row's id.
  *
  * Group commit: the first request of an event loop pass opens one
  * transaction (BEGIN IMMEDIATE); every request runs in a savepoint inside
- * it, its audit rows with it; listen.c holds the replies of the pass and
- * sends them only after audit_pass_end has committed, so an answered
- * action always has its row, and a pass costs one fsync, not one per
- * request.  When the commit fails, the held replies become UNAVAILABLE.
- * A pass whose only writes are audit rows (successful key and token
- * checks, lists) is committed without waiting for the disk: its rows
- * survive a crash of pwlessd at once and a power cut from the next
- * durable commit or the sync on the next second's tick (audit_prune),
- * so a login never waits for an fsync just to be recorded.
+ * it, and its rows join the pass's batch.  listen.c holds the replies of
+ * the pass and sends them only after audit_pass_end has written the
+ * batch, so an answered action always has its row, and a pass costs at
+ * most one fsync, not one per request.  When the write fails, the held
+ * replies become UNAVAILABLE.  Where the batch goes:
+ *  - a pass that changed anything else (a key, a failure counter, a
+ *    consumed code): into the table, in the same commit as the change;
+ *  - a pass whose only writes are rows (successful key and token checks,
+ *    lists): appended to the journal beside the database with one write
+ *    (audit_journal.c), which moves them into the table in batches.
+ * Either way a row survives a crash of pwlessd at once, and a power cut
+ * from the sync on the next second's tick at the latest (audit_prune), so
+ * a login never waits for an fsync just to be recorded.  The chain's head
+ * is kept here, in memory, from start on.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "pwlessd.h"
@@ -78,7 +86,10 @@ audit_hash(const struct secrets *sec, const struct audit_row *a,
 	sodium_memzero(&st, sizeof(st));
 }
 
-/* The id and hash the next row chains to: the newest row, or the anchor. */
+/*
+ * The id and hash the next row chains to, from the table: the newest
+ * row, or the anchor.  Read once; pwlessd keeps the head from then on.
+ */
 static int
 chain_head(struct store *st, int64_t *id, uint8_t hash[HASH_LEN])
 {
@@ -97,20 +108,35 @@ chain_head(struct store *st, int64_t *id, uint8_t hash[HASH_LEN])
 }
 
 /*
- * Appends a: id and prev_hash come from the head, read in the same
- * transaction every time, so a rolled-back savepoint can never leave a
- * stale head behind.
+ * Chains a onto the head and stages it: into the pass's batch, which
+ * audit_pass_end writes to the journal or the table, or, when no pass is
+ * open, straight into the table.  The head moves only once a is staged;
+ * a pass that fails puts it back (audit_pass_end).
  */
 static int
 append(struct daemon *d, struct audit_row *a)
 {
+	struct audit_pass *p = &d->audit;
 	int sr;
 
-	if ((sr = chain_head(d->st, &a->id, a->prev_hash)) != STORE_OK)
-		return sr;
-	a->id++;
+	if (!p->head_ok) {
+		if ((sr = chain_head(d->st, &p->head_id, p->head_hash)) !=
+		    STORE_OK)
+			return sr;
+		p->head_ok = 1;
+	}
+	a->id = p->head_id + 1;
+	memcpy(a->prev_hash, p->head_hash, HASH_LEN);
 	audit_hash(&d->sec, a, a->hash);
-	return store_audit_insert(d->st, a);
+	if (p->open)
+		sr = audit_journal_add(p, a) == 0 ? STORE_OK : STORE_ERR;
+	else
+		sr = store_audit_insert(d->st, a);
+	if (sr != STORE_OK)
+		return sr;
+	p->head_id = a->id;
+	memcpy(p->head_hash, a->hash, HASH_LEN);
+	return STORE_OK;
 }
 
 static void
@@ -259,6 +285,31 @@ audit_fallback(struct req *r, uint16_t st, int admin)
 
 /* --- group commit ------------------------------------------------------ */
 
+/* The pass's rows are not written: the chain goes on from before it. */
+static void
+forget_pass(struct audit_pass *p)
+{
+	if (p->plen > 0)
+		explicit_bzero(p->pbuf, p->plen);
+	p->plen = 0;
+	p->head_id = p->pass_id;
+	memcpy(p->head_hash, p->pass_hash, HASH_LEN);
+}
+
+static int
+insert_row(void *arg, const struct audit_row *a)
+{
+	return store_audit_insert(arg, a);
+}
+
+/* The store's word for why the journal could not be written. */
+static int
+journal_failure(void)
+{
+	return errno == ENOSPC || errno == EDQUOT ? STORE_FULL :
+	    errno == EROFS ? STORE_READONLY : STORE_ERR;
+}
+
 /*
  * Before a request runs: the pass's transaction (unless an error ended
  * it in this pass), then the request's savepoint.  If either cannot be
@@ -277,6 +328,9 @@ audit_request_begin(struct req *r)
 			return;
 		}
 		p->open = 1;
+		p->changes0 = store_changes(r->d->st);
+		p->pass_id = p->head_id;
+		memcpy(p->pass_hash, p->head_hash, HASH_LEN);
 	}
 	if (p->open && store_begin(r->d->st) == STORE_OK)
 		r->savepoint = 1;
@@ -301,6 +355,7 @@ audit_request_end(struct req *r, uint16_t st)
 		store_end_group(r->d->st);
 		p->open = 0;
 		p->lost = 1;
+		forget_pass(p);
 	}
 	if (!r->audit_failed)
 		return st;
@@ -324,22 +379,102 @@ int
 audit_pass_end(struct daemon *d)
 {
 	struct audit_pass *p = &d->audit;
-	int r = 0;
+	int r = 0, journal;
 
 	if (p->open) {
 		p->open = 0;
-		if ((r = store_commit_group(d->st)) != STORE_OK) {
+		/*
+		 * Rows alone (successful checks) go to the journal: one
+		 * write.  With any other change they join it in the table,
+		 * in the same commit, so a row never tells of a change that
+		 * was rolled back.
+		 */
+		journal = p->plen > 0 && audit_journal_usable(p) &&
+		    store_changes(d->st) == p->changes0;
+		if (p->plen > 0 && !journal)
+			r = audit_journal_each(p, insert_row, d->st);
+		if (r == STORE_OK)
+			r = store_commit_group(d->st);
+		if (r != STORE_OK) {
 			log_msg(LOG_ERR, "cannot commit this pass's changes: "
 			    "%s; its requests are answered 'unavailable'",
 			    store_errmsg(d->st));
 			store_rollback(d->st);
 			store_end_group(d->st);
+			p->db_writable = 0;
+		} else if (journal && audit_journal_write(p) != 0) {
+			r = journal_failure();
+		} else if (!journal && store_changes(d->st) != p->changes0) {
+			p->db_writable = 1;	/* the table takes writes */
 		}
+		if (r != STORE_OK)
+			forget_pass(p);
+		p->plen = 0;
 	}
 	if (p->lost) {
 		p->lost = 0;
 		if (r == STORE_OK)
 			r = STORE_ERR;
 	}
+	if (r == STORE_OK && p->jsize - p->jimported >= AUDIT_IMPORT_AT)
+		(void)audit_journal_import(d, 0);
 	return r;
+}
+
+/* At start: the journal, what a crash left in it, the chain's head. */
+int
+audit_open(struct daemon *d)
+{
+	struct audit_pass *p = &d->audit;
+	uint8_t jhash[HASH_LEN];
+	int64_t jid = 0;
+	int have = 0, sr;
+
+	p->jfd = -1;
+	if (audit_journal_open(d, &jid, jhash, &have) != 0)
+		return -1;
+	if ((sr = chain_head(d->st, &p->head_id, p->head_hash)) != STORE_OK) {
+		log_msg(LOG_ERR, "cannot read the audit trail's newest row: %s",
+		    store_errmsg(d->st));
+		return -1;
+	}
+	if (have && jid > p->head_id) {
+		p->head_id = jid;
+		memcpy(p->head_hash, jhash, HASH_LEN);
+	}
+	p->head_ok = 1;
+	return 0;
+}
+
+/*
+ * A row for what pwlessd found itself, outside any request: journal
+ * records that did not hold and were dropped.
+ */
+void
+audit_gap(struct daemon *d, int64_t offset, int64_t bytes)
+{
+	struct audit_row a;
+	char detail[64];
+
+	memset(&a, 0, sizeof(a));
+	a.time = (int64_t)time(NULL);
+	a.caller_uid = (int64_t)getuid();
+	pwl_strlcpy(a.event, "audit_gap", sizeof(a.event));
+	pwl_strlcpy(a.result, "dropped", sizeof(a.result));
+	snprintf(detail, sizeof(detail), "journal_offset=%lld bytes=%lld",
+	    (long long)offset, (long long)bytes);
+	pwl_strlcpy(a.detail, detail, sizeof(a.detail));
+	if (append(d, &a) != STORE_OK)
+		log_msg(LOG_ERR, "cannot record the dropped journal records "
+		    "in the audit trail: %s", store_errmsg(d->st));
+	log_msg(LOG_WARNING, "event=audit_gap journal_offset=%lld bytes=%lld "
+	    "audit=%lld", (long long)offset, (long long)bytes,
+	    (long long)a.id);
+}
+
+/* At exit: every row into the table, on disk. */
+void
+audit_close(struct daemon *d)
+{
+	audit_journal_close(d);
 }

@@ -102,6 +102,8 @@ audit_page(struct req *r, const char *user, struct pwl_wbuf *w)
 
 	if ((st = read_cursor(r, &after)) != PWL_ST_OK)
 		return st;
+	if ((sr = audit_journal_catch_up(r->d)) != STORE_OK)
+		return status_from_store(r, sr);
 	(void)pwl_msg_u64(r->msg, PWL_T_SINCE, &since);
 	if (since > INT64_MAX)
 		since = INT64_MAX;
@@ -256,6 +258,8 @@ h_admin_audit_verify(struct req *r, struct pwl_wbuf *w)
 
 	memset(&v, 0, sizeof(v));
 	v.sec = &r->d->sec;
+	if ((sr = audit_journal_catch_up(r->d)) != STORE_OK)
+		return status_from_store(r, sr);
 	if ((st = verify_start(r, &v)) != PWL_ST_OK)
 		return st;
 	if (v.broken == 0 && (sr = store_audit_page(r->d->st, NULL, v.prev_id,
@@ -340,7 +344,9 @@ audit_prune(struct daemon *d, int64_t now)
 	int64_t upto = 0;
 	int sr = STORE_NOTFOUND;
 
-	store_sync_pending(d->st);	/* last second's unsynced rows */
+	/* the journal's rows into the table, and the last second's on disk */
+	if (audit_journal_import(d, 1) != STORE_OK)
+		store_sync_pending(d->st);
 	if (now < d->audit.prune_at)
 		return;
 	d->audit.prune_at = now + PRUNE_EVERY;

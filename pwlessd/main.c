@@ -319,7 +319,7 @@ start(struct daemon *d, const struct opts *o, int *ready_fd)
 		    "above", d->cfg.database);
 		return -1;
 	}
-	if (listen_open(d) != 0)
+	if (audit_open(d) != 0 || listen_open(d) != 0)
 		return -1;
 	if (!o->foreground && d->cfg.pidfile[0] == '\0')
 		snprintf(d->cfg.pidfile, sizeof(d->cfg.pidfile),
@@ -340,6 +340,7 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.listen_fd = d.epfd = d.sigfd = d.reserve_fd = -1;
+	d.audit.jfd = -1;
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
 	d.foreground = o.foreground;
@@ -369,6 +370,8 @@ main(int argc, char **argv)
  out:
 	outbox_stop(&d);
 	listen_close(&d);
+	if (d.st != NULL)
+		audit_close(&d);
 	store_close(d.st);
 	if (d.cfg.pidfile[0] != '\0' && r == 0)
 		unlink(d.cfg.pidfile);

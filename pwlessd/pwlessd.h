@@ -39,10 +39,26 @@ struct secrets {
 };
 
 /* audit.c: the group commit of one event loop pass. */
+#define AUDIT_IMPORT_AT	(8 * 1024 * 1024)	/* journal bytes before a batch */
 struct audit_pass {
 	int		 open;		/* the pass's transaction is open */
 	int		 lost;		/* SQLite ended it after an error */
 	int64_t		 prune_at;	/* next prune (audit_admin.c) */
+	int64_t		 changes0;	/* store_changes when it opened */
+	int		 head_ok;	/* the chain's head is known: */
+	int64_t		 head_id;	/*   the newest row, written or */
+	uint8_t		 head_hash[HASH_LEN];	/* in this pass's batch */
+	int64_t		 pass_id;	/* the head when the pass opened */
+	uint8_t		 pass_hash[HASH_LEN];
+	uint8_t		*pbuf;		/* the pass's rows, encoded */
+	size_t		 plen;
+	size_t		 pcap;
+	/* audit_journal.c: rows on their way to the table */
+	int		 jfd;		/* <database>-audit, or -1 */
+	char		 jpath[4200];
+	int64_t		 jsize;		/* bytes in it */
+	int64_t		 jimported;	/* of which in the table */
+	int		 db_writable;	/* the last write to SQLite worked */
 };
 
 struct daemon {
@@ -271,10 +287,10 @@ int	outbox_queue_text(struct req *, const struct outbox_text *,
 /* audit.c: the audit trail and the group commit of a loop pass */
 /*
  * Records an event of the request: at its end (audit_request_end) it is
- * appended to the audit trail in the request's savepoint and logged as
- * log_event would, with its row id.  Pairs named user, service, rhost,
- * method and result fill those columns; the others form the detail.  A
- * row that cannot be written fails the request and undoes its writes.
+ * chained onto the trail in the pass's batch and logged as log_event
+ * would, with its row id.  Pairs named user, service, rhost, method and
+ * result fill those columns; the others form the detail.  A batch that
+ * cannot be written makes the pass's answers UNAVAILABLE.
  */
 int	audit_event(struct req *, int prio, const char *event, ...)
 	    __attribute__((sentinel));
@@ -285,6 +301,22 @@ void	audit_request_begin(struct req *);
 uint16_t audit_request_end(struct req *, uint16_t);
 int	audit_pass_open(const struct daemon *);
 int	audit_pass_end(struct daemon *);
+
+int	audit_open(struct daemon *);
+void	audit_gap(struct daemon *, int64_t offset, int64_t bytes);
+void	audit_close(struct daemon *);
+
+/* audit_journal.c: the journal that batches audit rows into the table */
+int	audit_journal_open(struct daemon *, int64_t *head_id,
+	    uint8_t head_hash[HASH_LEN], int *have_head);
+void	audit_journal_close(struct daemon *);
+int	audit_journal_add(struct audit_pass *, const struct audit_row *);
+int	audit_journal_each(const struct audit_pass *,
+	    int (*)(void *, const struct audit_row *), void *);
+int	audit_journal_usable(const struct audit_pass *);
+int	audit_journal_write(struct audit_pass *);
+int	audit_journal_catch_up(struct daemon *);
+int	audit_journal_import(struct daemon *, int sync);
 
 /* audit_admin.c: reading, verifying and pruning the trail */
 uint16_t h_audit_list(struct req *, struct pwl_wbuf *);

@@ -273,7 +273,7 @@ store_close(struct store *s)
 int
 store_chown(struct store *s, uid_t uid, gid_t gid)
 {
-	static const char *const sfx[] = { "", "-wal", "-shm" };
+	static const char *const sfx[] = { "", "-wal", "-shm", "-audit" };
 	char p[4200], dir[4096];
 	size_t i;
 
@@ -561,8 +561,21 @@ store_end_group(struct store *s)
 void
 store_sync_pending(struct store *s)
 {
-	if (s->unsynced && s->depth == 0)
-		(void)sync_wal(s);
+	(void)store_sync_now(s);
+}
+
+int
+store_sync_now(struct store *s)
+{
+	if (s->depth != 0)
+		return STORE_ERR;
+	return s->unsynced ? sync_wal(s) : STORE_OK;
+}
+
+int64_t
+store_changes(struct store *s)
+{
+	return (int64_t)sqlite3_total_changes64(s->db);
 }
 
 /*

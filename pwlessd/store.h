@@ -225,6 +225,10 @@ int	store_begin_group(struct store *);
 int	store_commit_group(struct store *);
 void	store_end_group(struct store *);
 void	store_sync_pending(struct store *);
+/* Rows changed since the connection opened: did a pass write anything? */
+int64_t	store_changes(struct store *);
+/* Syncs the WAL now if any commit is not on disk yet; 0 or STORE_ERR. */
+int	store_sync_now(struct store *);
 /* Commits that need not wait for the disk (see store.c), on or off. */
 void	store_lazy(struct store *, int);
 
@@ -324,6 +328,8 @@ struct contact_row {
 typedef int (*store_audit_cb)(void *, const struct audit_row *);
 
 int	store_audit_insert(struct store *, const struct audit_row *);
+/* The same, or nothing when a row with its id is there already. */
+int	store_audit_import(struct store *, const struct audit_row *);
 /* The newest row's id and hash; STORE_NOTFOUND when the table is empty. */
 int	store_audit_head(struct store *, int64_t *id, uint8_t hash[32]);
 int	store_audit_hash_of(struct store *, int64_t id, uint8_t hash[32]);

@@ -78,6 +78,11 @@ static const char Q_AUDIT_INSERT[] =
     "INSERT INTO audit (" AUDIT_COLS ") "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/* A row from the audit journal (audit_journal.c): once is enough. */
+static const char Q_AUDIT_IMPORT[] =
+    "INSERT OR IGNORE INTO audit (" AUDIT_COLS ") "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
 static const char Q_AUDIT_HEAD[] =
     "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1";
 
@@ -161,10 +166,11 @@ audit_from_row(sqlite3_stmt *q, struct audit_row *a)
 	col_hash(q, 11, a->hash, &a->oversize);
 }
 
-int
-store_audit_insert(struct store *s, const struct audit_row *a)
+static int
+audit_write(struct store *s, const char *sql, const struct audit_row *a)
 {
-	sqlite3_stmt *q = store_q(s, Q_AUDIT_INSERT);
+	sqlite3_stmt *q = store_q(s, sql);
+	int r;
 
 	if (q == NULL)
 		return STORE_ERR;
@@ -180,7 +186,20 @@ store_audit_insert(struct store *s, const struct audit_row *a)
 	store_bind_text(q, 10, a->detail);
 	sqlite3_bind_blob(q, 11, a->prev_hash, 32, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(q, 12, a->hash, 32, SQLITE_TRANSIENT);
-	return store_write_unsynced(s, q);
+	r = store_write_unsynced(s, q);
+	return r == STORE_NOTFOUND ? STORE_OK : r;	/* ignored: there */
+}
+
+int
+store_audit_insert(struct store *s, const struct audit_row *a)
+{
+	return audit_write(s, Q_AUDIT_INSERT, a);
+}
+
+int
+store_audit_import(struct store *s, const struct audit_row *a)
+{
+	return audit_write(s, Q_AUDIT_IMPORT, a);
 }
 
 /* One (id, hash) row of q; STORE_NOTFOUND when there is none. */

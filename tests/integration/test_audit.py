@@ -255,6 +255,80 @@ def test_answered_actions_survive_kill():
         e.close()
 
 
+def journal_logins(e, key, n=40, tries=8):
+    """n good key logins, then kill -9 while their rows still wait in
+    the journal (the one-second tick moves them into the table; tried
+    again if it came first).  Returns the journal's bytes."""
+    journal = e.d.db + "-audit"
+    for _ in range(tries):
+        for _ in range(n):
+            st, _ = call(e.d.sock, MSG_AUTH_KEY, [
+                (T_USER, CAROL), (T_SERVICE, "pwltest"), (T_KEY, key)])
+            eq(st, "OK", "a good key")
+        e.d.kill9()
+        with open(journal, "rb") as f:
+            data = f.read()
+        if len(data) > 0:
+            return data
+        e.d.start()
+    raise AssertionError("the tick emptied the journal every time")
+
+
+def test_logins_survive_kill_in_journal():
+    """successful logins, whose rows go to the journal beside the
+    database, have their rows after kill -9: the restart moves them in"""
+    e = AuditEnv()
+    try:
+        e.d.enrol(CAROL, "--email", MAIL)
+        key = e.key(CAROL)
+        before = len(events(e.audit(), "auth", method="key", result="ok"))
+        data = journal_logins(e, key)
+        e.d.start()
+        rows = events(e.audit(), "auth", method="key", result="ok")
+        check(len(rows) - before >= 40, "rows %d, before %d" %
+              (len(rows), before))
+        check(re.search(r"moved [1-9][0-9]* audit rows left in", e.d.logtext()),
+              "log: " + e.d.logtext()[-1500:])
+        eq(verify(e)[0], 0, "verify")
+        print("# %d bytes of journal moved into the table after kill -9" %
+              len(data))
+    finally:
+        e.close()
+
+
+def test_torn_and_edited_journal():
+    """a record cut short at the journal's end (a crash mid-write) is
+    dropped quietly; an edited record is dropped with what follows, and
+    the trail records the gap in a row of its own; the chain verifies"""
+    e = AuditEnv()
+    try:
+        e.d.enrol(CAROL, "--email", MAIL)
+        key = e.key(CAROL)
+        data = journal_logins(e, key)
+        with open(e.d.db + "-audit", "ab") as f:
+            f.write(data[:len(data) // 3][:37])	# half a record
+        e.d.start()
+        check("cut short" in e.d.logtext(), "torn tail not logged")
+        eq(events(e.audit(), "audit_gap"), [], "a torn tail is no gap")
+        eq(verify(e)[0], 0, "verify after a torn tail")
+        n0 = len(events(e.audit(), "auth", method="key", result="ok"))
+        data = journal_logins(e, key)
+        edited = bytearray(data)
+        edited[len(data) // 2] ^= 0x01
+        with open(e.d.db + "-audit", "wb") as f:
+            f.write(edited)
+        e.d.start()
+        check("does not hold" in e.d.logtext(), "edit not logged")
+        gaps = events(e.audit(), "audit_gap")
+        eq(len(gaps), 1, "a row for the gap: %r" % gaps)
+        n1 = len(events(e.audit(), "auth", method="key", result="ok"))
+        check(n0 < n1 < n0 + 40 * 8, "rows before the edit kept: %d %d" %
+              (n0, n1))
+        eq(verify(e)[0], 0, "verify after an edited record")
+    finally:
+        e.close()
+
+
 def test_full_disk_answers_unavailable():
     """with its disk full, pwlessd answers UNAVAILABLE for what it cannot
     record, and every attempt it did answer has its row"""
@@ -341,5 +415,7 @@ if __name__ == "__main__":
                test_long_details_are_cut_cleanly,
                test_concurrent_clients_group_commit,
                test_answered_actions_survive_kill,
+               test_logins_survive_kill_in_journal,
+               test_torn_and_edited_journal,
                test_full_disk_answers_unavailable,
                test_prune_keeps_chain_verifiable])

@@ -1,0 +1,525 @@
+/*
+ * audit_journal.c: the audit trail's fast path.  A loop pass whose only
+ * writes are audit rows (successful key and token checks) appends them,
+ * hashed and chained as ever, to a journal file beside the database
+ * (<database>-audit) with one write(2), instead of committing them to
+ * SQLite: three B-tree pages per row cost more than the rest of a key
+ * check.  The rows reach the audit table in batches (audit_journal_import:
+ * every AUDIT_IMPORT_AT bytes, on the one-second tick, and before anything reads the
+ * table), and the file is emptied once the table holding them is synced.
+ * A row is thus on its way to the disk before its reply is sent, as
+ * before; a write that fails makes the pass's replies UNAVAILABLE.
+ *
+ * A record: u32 length of what follows, then id, time and caller uid
+ * (u64 each), seven strings (u16 length, bytes: event, user, service,
+ * rhost, method, result, detail), prev_hash and hash.  Big-endian.  At
+ * start the file is read back: a record that is torn (a crash in the
+ * middle of a write, whose reply was never sent) or whose hash does not
+ * hold ends it.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "pwlessd.h"
+#include "store.h"
+#include "util.h"
+
+#define SUFFIX		"-audit"
+#define BACKLOG_MAX	(16 * 1024 * 1024)	/* then rows go to SQLite */
+#define READ_CHUNK	(64 * 1024)
+#define REC_MAX		2048		/* larger than any record */
+
+/* --- records ------------------------------------------------------------ */
+
+static void
+put_u64(uint8_t **p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		*(*p)++ = (uint8_t)(v >> (8 * i));
+}
+
+static void
+put_str(uint8_t **p, const char *s)
+{
+	size_t n = strlen(s);
+
+	*(*p)++ = (uint8_t)(n >> 8);
+	*(*p)++ = (uint8_t)n;
+	memcpy(*p, s, n);
+	*p += n;
+}
+
+/* Encodes a into out (REC_MAX bytes); returns its length. */
+static size_t
+encode(const struct audit_row *a, uint8_t *out)
+{
+	uint8_t *p = out + 4;
+	uint32_t n;
+
+	put_u64(&p, (uint64_t)a->id);
+	put_u64(&p, (uint64_t)a->time);
+	put_u64(&p, (uint64_t)a->caller_uid);
+	put_str(&p, a->event);
+	put_str(&p, a->user);
+	put_str(&p, a->service);
+	put_str(&p, a->rhost);
+	put_str(&p, a->method);
+	put_str(&p, a->result);
+	put_str(&p, a->detail);
+	memcpy(p, a->prev_hash, HASH_LEN);
+	p += HASH_LEN;
+	memcpy(p, a->hash, HASH_LEN);
+	p += HASH_LEN;
+	n = (uint32_t)(p - out - 4);
+	out[0] = (uint8_t)(n >> 24);
+	out[1] = (uint8_t)(n >> 16);
+	out[2] = (uint8_t)(n >> 8);
+	out[3] = (uint8_t)n;
+	return (size_t)(p - out);
+}
+
+struct rd {
+	const uint8_t	*p;
+	size_t		 left;
+	int		 bad;
+};
+
+static uint64_t
+get_u64(struct rd *r)
+{
+	uint64_t v = 0;
+	int i;
+
+	if (r->left < 8) {
+		r->bad = 1;
+		return 0;
+	}
+	for (i = 0; i < 8; i++)
+		v = v << 8 | r->p[i];
+	r->p += 8;
+	r->left -= 8;
+	return v;
+}
+
+static void
+get_str(struct rd *r, char *out, size_t sz)
+{
+	size_t n;
+
+	if (r->left < 2 || (n = (size_t)r->p[0] << 8 | r->p[1]) >= sz ||
+	    r->left - 2 < n || memchr(r->p + 2, '\0', n) != NULL) {
+		r->bad = 1;
+		return;
+	}
+	memcpy(out, r->p + 2, n);
+	out[n] = '\0';
+	r->p += 2 + n;
+	r->left -= 2 + n;
+}
+
+/*
+ * Decodes the record at p (n bytes there): its length, or 0 when it is
+ * not all there, -1 when it is malformed.
+ */
+static ssize_t
+decode(const uint8_t *p, size_t n, struct audit_row *a)
+{
+	struct rd r;
+	size_t len;
+
+	if (n < 4)
+		return 0;
+	len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 |
+	    p[3];
+	if (len > REC_MAX - 4)
+		return -1;
+	if (n - 4 < len)
+		return 0;
+	memset(a, 0, sizeof(*a));
+	r.p = p + 4;
+	r.left = len;
+	r.bad = 0;
+	a->id = (int64_t)get_u64(&r);
+	a->time = (int64_t)get_u64(&r);
+	a->caller_uid = (int64_t)get_u64(&r);
+	get_str(&r, a->event, sizeof(a->event));
+	get_str(&r, a->user, sizeof(a->user));
+	get_str(&r, a->service, sizeof(a->service));
+	get_str(&r, a->rhost, sizeof(a->rhost));
+	get_str(&r, a->method, sizeof(a->method));
+	get_str(&r, a->result, sizeof(a->result));
+	get_str(&r, a->detail, sizeof(a->detail));
+	if (r.bad || r.left != 2 * HASH_LEN)
+		return -1;
+	memcpy(a->prev_hash, r.p, HASH_LEN);
+	memcpy(a->hash, r.p + HASH_LEN, HASH_LEN);
+	return (ssize_t)(4 + len);
+}
+
+/* --- the pass's rows ------------------------------------------------------ */
+
+/* Adds a row to the pass's batch (audit.c writes it at the pass's end). */
+int
+audit_journal_add(struct audit_pass *p, const struct audit_row *a)
+{
+	uint8_t *nb;
+	size_t cap;
+
+	if (p->plen + REC_MAX > p->pcap) {
+		cap = p->pcap == 0 ? 16 * REC_MAX : 2 * p->pcap;
+		if ((nb = realloc(p->pbuf, cap)) == NULL)
+			return -1;
+		p->pbuf = nb;
+		p->pcap = cap;
+	}
+	p->plen += encode(a, p->pbuf + p->plen);
+	return 0;
+}
+
+/* Calls fn on each row of the pass's batch, in order; stops on failure. */
+int
+audit_journal_each(const struct audit_pass *p,
+    int (*fn)(void *, const struct audit_row *), void *arg)
+{
+	struct audit_row a;
+	size_t off = 0;
+	ssize_t n;
+	int r = STORE_OK;
+
+	while (off < p->plen && r == STORE_OK) {
+		if ((n = decode(p->pbuf + off, p->plen - off, &a)) <= 0)
+			return STORE_ERR;	/* our own bytes: cannot be */
+		r = fn(arg, &a);
+		off += (size_t)n;
+	}
+	sodium_memzero(&a, sizeof(a));
+	return r;
+}
+
+/* Whether this pass may use the journal rather than SQLite. */
+int
+audit_journal_usable(const struct audit_pass *p)
+{
+	return p->jfd >= 0 && p->db_writable &&
+	    p->jsize - p->jimported < BACKLOG_MAX;
+}
+
+/* Appends the pass's batch to the file; 0, or -1 with errno's story. */
+int
+audit_journal_write(struct audit_pass *p)
+{
+	ssize_t w;
+
+	if (p->plen == 0)
+		return 0;
+	w = write(p->jfd, p->pbuf, p->plen);
+	if (w == (ssize_t)p->plen) {
+		p->jsize += (int64_t)p->plen;
+		return 0;
+	}
+	if (w >= 0) {		/* short: cut it off again, errno says why */
+		if (ftruncate(p->jfd, (off_t)p->jsize) != 0)
+			p->jsize += w;	/* left for the reader to drop */
+		errno = ENOSPC;
+	}
+	log_msg(LOG_ERR, "cannot append to the audit journal %s: %s%s; the "
+	    "pass's requests are answered 'unavailable'", p->jpath,
+	    strerror(errno), errno == ENOSPC ? "; free space on its "
+	    "filesystem" : errno == EROFS || errno == EIO ? "; check dmesg "
+	    "for disk errors" : "");
+	return -1;
+}
+
+/* --- into the table ---------------------------------------------------- */
+
+struct import {
+	struct daemon	*d;
+	int		 rehash;	/* at start: each hash checked again */
+	uint8_t		 prev[HASH_LEN];
+	int		 have_prev;
+	int64_t		 last_id;
+	size_t		 rows;
+};
+
+/* One record read back: its hash and its link to the one before hold. */
+static int
+import_row(struct import *im, const struct audit_row *a)
+{
+	uint8_t h[HASH_LEN];
+
+	/*
+	 * Ids rise; where they are consecutive the link must hold too (a
+	 * gap is a row that went to the database directly).  While pwlessd
+	 * runs, the bytes read back are the ones it wrote a moment ago, and
+	 * 'audit verify' checks every hash in the table anyway.
+	 */
+	if (im->rehash)
+		audit_hash(&im->d->sec, a, h);
+	if ((im->rehash && sodium_memcmp(h, a->hash, HASH_LEN) != 0) ||
+	    (im->have_prev && (a->id <= im->last_id ||
+	    (a->id == im->last_id + 1 &&
+	    sodium_memcmp(im->prev, a->prev_hash, HASH_LEN) != 0))))
+		return 1;
+	memcpy(im->prev, a->hash, HASH_LEN);
+	im->have_prev = 1;
+	im->last_id = a->id;
+	im->rows++;
+	return store_audit_import(im->d->st, a);
+}
+
+/*
+ * Inserts the file's rows from offset from into the audit table in the
+ * transaction that is open (a row that is there already is skipped).
+ * Sets *end to where good records end; returns STORE_OK or the store's
+ * failure; *damaged when a whole record does not hold (edited, or the
+ * disk went bad), *torn to the bytes of a record cut short at the end.
+ */
+static int
+import_range(struct daemon *d, int64_t from, int64_t *end, int *damaged,
+    size_t *torn, struct import *im)
+{
+	struct audit_pass *p = &d->audit;
+	uint8_t *buf;
+	struct audit_row a;
+	size_t have = 0, off;
+	int64_t at = from;
+	ssize_t n, rec;
+	int sr = STORE_OK, bad;
+
+	*damaged = 0;
+	*torn = 0;
+	if ((buf = malloc(READ_CHUNK + REC_MAX)) == NULL)
+		return STORE_ERR;
+	for (;;) {
+		n = pread(p->jfd, buf + have, READ_CHUNK, (off_t)(at + (int64_t)have));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_msg(LOG_ERR, "cannot read the audit journal %s: %s",
+			    p->jpath, strerror(errno));
+			sr = STORE_ERR;
+			break;
+		}
+		have += (size_t)n;
+		off = 0;
+		while ((rec = decode(buf + off, have - off, &a)) > 0) {
+			if ((bad = import_row(im, &a)) != 0) {
+				if (bad > 0)
+					*damaged = 1;
+				else
+					sr = bad;
+				break;
+			}
+			off += (size_t)rec;
+		}
+		at += (int64_t)off;
+		memmove(buf, buf + off, have - off);
+		have -= off;
+		if (rec < 0)
+			*damaged = 1;
+		if (sr != STORE_OK || *damaged)
+			break;
+		if (n == 0) {		/* the end: a record cut short? */
+			*torn = have;
+			break;
+		}
+	}
+	*end = at;
+	sodium_memzero(&a, sizeof(a));
+	explicit_bzero(buf, READ_CHUNK + REC_MAX);
+	free(buf);
+	return sr;
+}
+
+/*
+ * Brings the rows waiting in the file into the table, in the transaction
+ * that is open: for a request about to read the table.  They stay in the
+ * file until a batch of their own (audit_journal_import) has committed.
+ */
+int
+audit_journal_catch_up(struct daemon *d)
+{
+	struct audit_pass *p = &d->audit;
+	struct import im;
+	int64_t end;
+	size_t torn;
+	int damaged;
+
+	if (p->jfd < 0 || p->jimported == p->jsize)
+		return STORE_OK;
+	memset(&im, 0, sizeof(im));
+	im.d = d;
+	return import_range(d, p->jimported, &end, &damaged, &torn, &im);
+}
+
+/*
+ * A batch in a transaction of its own, between passes: the rows written
+ * since the last one.  With sync, also waits for the disk and empties the
+ * file (the one-second tick).
+ */
+int
+audit_journal_import(struct daemon *d, int sync)
+{
+	struct audit_pass *p = &d->audit;
+	struct import im;
+	int64_t end = p->jimported;
+	size_t torn = 0;
+	int sr = STORE_OK, damaged = 0;
+
+	if (p->jfd < 0 || store_in_tx(d->st))
+		return STORE_OK;
+	memset(&im, 0, sizeof(im));
+	im.d = d;
+	if (p->jimported < p->jsize) {
+		if ((sr = store_begin(d->st)) == STORE_OK &&
+		    (sr = import_range(d, p->jimported, &end, &damaged,
+		    &torn, &im)) == STORE_OK)
+			sr = store_commit(d->st);
+		if (sr != STORE_OK) {
+			store_rollback(d->st);
+			p->db_writable = 0;
+			log_msg(LOG_ERR, "cannot move %zu audit rows from %s "
+			    "into the database: %s; they stay there, and "
+			    "logins are recorded in the database itself "
+			    "until it takes writes again", im.rows, p->jpath,
+			    store_errmsg(d->st));
+			return sr;
+		}
+		if (damaged || torn > 0)
+			log_msg(LOG_ERR, "audit journal %s: the record at "
+			    "byte %lld does not hold (edited?); the %lld "
+			    "bytes from there are dropped", p->jpath,
+			    (long long)end, (long long)(p->jsize - end));
+		if (damaged || torn > 0)
+			audit_gap(d, end, p->jsize - end);
+		p->jimported = p->jsize;
+	}
+	if (!sync || p->jsize == 0)
+		return STORE_OK;
+	if (store_sync_now(d->st) != STORE_OK)
+		return STORE_ERR;
+	if (ftruncate(p->jfd, 0) != 0) {
+		log_msg(LOG_WARNING, "cannot empty the audit journal %s: %s",
+		    p->jpath, strerror(errno));
+		return STORE_ERR;
+	}
+	p->jsize = p->jimported = 0;
+	return STORE_OK;
+}
+
+/*
+ * At start, before the first request: opens the file and moves what a
+ * crash left in it into the table.  When that fails the rows wait in the
+ * file, and *have_head says the chain goes on from its last one, if that
+ * is newer than the table's.  Without a journal (a read-only directory)
+ * every row goes to SQLite.
+ */
+int
+audit_journal_open(struct daemon *d, int64_t *head_id,
+    uint8_t head_hash[HASH_LEN], int *have_head)
+{
+	struct audit_pass *p = &d->audit;
+	struct import im;
+	struct stat sb;
+	int64_t end = 0;
+	size_t torn = 0;
+	int sr, damaged = 0;
+
+	*have_head = 0;
+	p->db_writable = 1;
+	snprintf(p->jpath, sizeof(p->jpath), "%s%s", d->cfg.database, SUFFIX);
+	p->jfd = open(p->jpath, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (p->jfd < 0) {
+		log_msg(LOG_WARNING, "cannot open the audit journal %s: %s; "
+		    "audit rows go to the database directly (slower)",
+		    p->jpath, strerror(errno));
+		return 0;
+	}
+	if (fstat(p->jfd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		log_msg(LOG_ERR, "audit journal %s is not a regular file",
+		    p->jpath);
+		close(p->jfd);
+		p->jfd = -1;
+		return -1;
+	}
+	p->jsize = (int64_t)sb.st_size;
+	p->jimported = 0;
+	if (p->jsize == 0)
+		return 0;
+	memset(&im, 0, sizeof(im));
+	im.d = d;
+	im.rehash = 1;
+	if ((sr = store_begin(d->st)) == STORE_OK &&
+	    (sr = import_range(d, 0, &end, &damaged, &torn, &im)) ==
+	    STORE_OK)
+		sr = store_commit(d->st);
+	if (sr == STORE_OK)
+		sr = store_sync_now(d->st);
+	if (sr != STORE_OK) {
+		store_rollback(d->st);
+		log_msg(LOG_ERR, "cannot move the %zu audit rows left in %s "
+		    "into the database: %s", im.rows, p->jpath,
+		    store_errmsg(d->st));
+		/* new rows chain on from the file's, which wait there */
+		p->db_writable = 0;
+		p->jimported = 0;
+		p->jsize = end;
+		if (im.have_prev) {
+			*head_id = im.last_id;
+			memcpy(head_hash, im.prev, HASH_LEN);
+			*have_head = 1;
+		}
+		return 0;
+	}
+	log_msg(LOG_INFO, "moved %zu audit rows left in %s into the "
+	    "database", im.rows, p->jpath);
+	if (torn > 0 && !damaged)	/* a crash mid-write: never answered */
+		log_msg(LOG_WARNING, "audit journal %s ended in a record cut "
+		    "short (%zu bytes), dropped: its request was never "
+		    "answered", p->jpath, torn);
+	if (damaged) {
+		log_msg(LOG_ERR, "audit journal %s: the record at byte %lld "
+		    "does not hold (edited, or a disk error); the %lld bytes "
+		    "from there are dropped, and the trail records the gap",
+		    p->jpath, (long long)end, (long long)(p->jsize - end));
+		audit_gap(d, end, p->jsize - end);
+	}
+	if (ftruncate(p->jfd, 0) != 0)
+		log_msg(LOG_WARNING, "cannot empty the audit journal %s: %s",
+		    p->jpath, strerror(errno));
+	else
+		p->jsize = 0;
+	p->jimported = p->jsize;
+	return 0;
+}
+
+void
+audit_journal_close(struct daemon *d)
+{
+	struct audit_pass *p = &d->audit;
+
+	if (p->jfd >= 0) {
+		(void)audit_journal_import(d, 1);
+		close(p->jfd);
+		p->jfd = -1;
+	}
+	if (p->pbuf != NULL) {
+		explicit_bzero(p->pbuf, p->pcap);
+		free(p->pbuf);
+		p->pbuf = NULL;
+	}
+	p->plen = p->pcap = 0;
+}
