@@ -55,6 +55,8 @@ const char store_schema_core[] =
  * SQLite's own 2 MB cache misses.  Writes still go through the WAL.
  */
 #define STORE_MMAP_SIZE	"268435456"
+/* pages of the audit indexes that the journal's batches touch stay here */
+#define STORE_CACHE_KIB	"-16384"
 
 /* Schema steps; schema[i] takes user_version i to i + 1. */
 static const char *const migrations[] = {
@@ -211,6 +213,7 @@ configure_db(struct store *s)
 	    (r = exec(s, "PRAGMA synchronous = NORMAL")) != STORE_OK ||
 	    (r = exec(s, "PRAGMA secure_delete = ON")) != STORE_OK ||
 	    (r = exec(s, "PRAGMA mmap_size = " STORE_MMAP_SIZE)) != STORE_OK ||
+	    (r = exec(s, "PRAGMA cache_size = " STORE_CACHE_KIB)) != STORE_OK ||
 	    (r = exec(s, "PRAGMA foreign_keys = ON")) != STORE_OK)
 		return r;
 	return STORE_OK;
