@@ -10,12 +10,9 @@
  * A row is thus on its way to the disk before its reply is sent, as
  * before; a write that fails makes the pass's replies UNAVAILABLE.
  *
- * A record: u32 length of what follows, then id, time and caller uid
- * (u64 each), seven strings (u16 length, bytes: event, user, service,
- * rhost, method, result, detail), prev_hash and hash.  Big-endian.  At
- * start the file is read back: a record that is torn (a crash in the
- * middle of a write, whose reply was never sent) or whose hash does not
- * hold ends it.
+ * Records are auditrec.c's.  At start the file is read back: a record
+ * that is torn (a crash in the middle of a write, whose reply was never
+ * sent) or whose hash does not hold ends it.
  */
 #include "config.h"
 
@@ -29,6 +26,7 @@
 
 #include <sodium.h>
 
+#include "auditrec.h"
 #include "log.h"
 #include "pwlessd.h"
 #include "store.h"
@@ -37,136 +35,7 @@
 #define SUFFIX		"-audit"
 #define BACKLOG_MAX	(16 * 1024 * 1024)	/* then rows go to SQLite */
 #define READ_CHUNK	(64 * 1024)
-#define REC_MAX		2048		/* larger than any record */
-
-/* --- records ------------------------------------------------------------ */
-
-static void
-put_u64(uint8_t **p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		*(*p)++ = (uint8_t)(v >> (8 * i));
-}
-
-static void
-put_str(uint8_t **p, const char *s)
-{
-	size_t n = strlen(s);
-
-	*(*p)++ = (uint8_t)(n >> 8);
-	*(*p)++ = (uint8_t)n;
-	memcpy(*p, s, n);
-	*p += n;
-}
-
-/* Encodes a into out (REC_MAX bytes); returns its length. */
-static size_t
-encode(const struct audit_row *a, uint8_t *out)
-{
-	uint8_t *p = out + 4;
-	uint32_t n;
-
-	put_u64(&p, (uint64_t)a->id);
-	put_u64(&p, (uint64_t)a->time);
-	put_u64(&p, (uint64_t)a->caller_uid);
-	put_str(&p, a->event);
-	put_str(&p, a->user);
-	put_str(&p, a->service);
-	put_str(&p, a->rhost);
-	put_str(&p, a->method);
-	put_str(&p, a->result);
-	put_str(&p, a->detail);
-	memcpy(p, a->prev_hash, HASH_LEN);
-	p += HASH_LEN;
-	memcpy(p, a->hash, HASH_LEN);
-	p += HASH_LEN;
-	n = (uint32_t)(p - out - 4);
-	out[0] = (uint8_t)(n >> 24);
-	out[1] = (uint8_t)(n >> 16);
-	out[2] = (uint8_t)(n >> 8);
-	out[3] = (uint8_t)n;
-	return (size_t)(p - out);
-}
-
-struct rd {
-	const uint8_t	*p;
-	size_t		 left;
-	int		 bad;
-};
-
-static uint64_t
-get_u64(struct rd *r)
-{
-	uint64_t v = 0;
-	int i;
-
-	if (r->left < 8) {
-		r->bad = 1;
-		return 0;
-	}
-	for (i = 0; i < 8; i++)
-		v = v << 8 | r->p[i];
-	r->p += 8;
-	r->left -= 8;
-	return v;
-}
-
-static void
-get_str(struct rd *r, char *out, size_t sz)
-{
-	size_t n;
-
-	if (r->left < 2 || (n = (size_t)r->p[0] << 8 | r->p[1]) >= sz ||
-	    r->left - 2 < n || memchr(r->p + 2, '\0', n) != NULL) {
-		r->bad = 1;
-		return;
-	}
-	memcpy(out, r->p + 2, n);
-	out[n] = '\0';
-	r->p += 2 + n;
-	r->left -= 2 + n;
-}
-
-/*
- * Decodes the record at p (n bytes there): its length, or 0 when it is
- * not all there, -1 when it is malformed.
- */
-static ssize_t
-decode(const uint8_t *p, size_t n, struct audit_row *a)
-{
-	struct rd r;
-	size_t len;
-
-	if (n < 4)
-		return 0;
-	len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 |
-	    p[3];
-	if (len > REC_MAX - 4)
-		return -1;
-	if (n - 4 < len)
-		return 0;
-	memset(a, 0, sizeof(*a));
-	r.p = p + 4;
-	r.left = len;
-	r.bad = 0;
-	a->id = (int64_t)get_u64(&r);
-	a->time = (int64_t)get_u64(&r);
-	a->caller_uid = (int64_t)get_u64(&r);
-	get_str(&r, a->event, sizeof(a->event));
-	get_str(&r, a->user, sizeof(a->user));
-	get_str(&r, a->service, sizeof(a->service));
-	get_str(&r, a->rhost, sizeof(a->rhost));
-	get_str(&r, a->method, sizeof(a->method));
-	get_str(&r, a->result, sizeof(a->result));
-	get_str(&r, a->detail, sizeof(a->detail));
-	if (r.bad || r.left != 2 * HASH_LEN)
-		return -1;
-	memcpy(a->prev_hash, r.p, HASH_LEN);
-	memcpy(a->hash, r.p + HASH_LEN, HASH_LEN);
-	return (ssize_t)(4 + len);
-}
+#define REC_MAX		AUDITREC_MAX
 
 /* --- the pass's rows ------------------------------------------------------ */
 
@@ -184,7 +53,7 @@ audit_journal_add(struct audit_pass *p, const struct audit_row *a)
 		p->pbuf = nb;
 		p->pcap = cap;
 	}
-	p->plen += encode(a, p->pbuf + p->plen);
+	p->plen += auditrec_encode(a, p->pbuf + p->plen);
 	return 0;
 }
 
@@ -199,7 +68,7 @@ audit_journal_each(const struct audit_pass *p,
 	int r = STORE_OK;
 
 	while (off < p->plen && r == STORE_OK) {
-		if ((n = decode(p->pbuf + off, p->plen - off, &a)) <= 0)
+		if ((n = auditrec_decode(p->pbuf + off, p->plen - off, &a)) <= 0)
 			return STORE_ERR;	/* our own bytes: cannot be */
 		r = fn(arg, &a);
 		off += (size_t)n;
@@ -314,7 +183,7 @@ import_range(struct daemon *d, int64_t from, int64_t *end, int *damaged,
 		}
 		have += (size_t)n;
 		off = 0;
-		while ((rec = decode(buf + off, have - off, &a)) > 0) {
+		while ((rec = auditrec_decode(buf + off, have - off, &a)) > 0) {
 			if ((bad = import_row(im, &a)) != 0) {
 				if (bad > 0)
 					*damaged = 1;

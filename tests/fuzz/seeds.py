@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""seeds.py: writes the seed corpora of fuzz_conf, fuzz_keyfmt and
-fuzz_module_reply into tests/fuzz/corpus/<harness>/, and the hand-made
+"""seeds.py: writes the seed corpora of fuzz_conf, fuzz_keyfmt,
+fuzz_module_reply and fuzz_auditrec into tests/fuzz/corpus/<harness>/, and the hand-made
 edge cases into tests/fuzz/regress/<harness>/edge-* (run from anywhere;
 the files are kept in git, this says how they were made).  Crash inputs
 found by fuzzing go to regress/<harness>/ as libFuzzer wrote them.
@@ -146,6 +146,38 @@ def keyfmt_edges():
     }
 
 
+def auditrec(rid, event, user, detail=b"", result=b"ok", t=1764300000):
+    """One audit journal record, as pwlessd/auditrec.c encodes it."""
+    def s(v):
+        return struct.pack(">H", len(v)) + v
+    body = struct.pack(">QQQ", rid, t, 0) + s(event) + s(user) + \
+        s(b"sshd") + s(b"192.0.2.7") + s(b"key") + s(result) + s(detail) + \
+        bytes(range(32)) + bytes(range(32, 64))
+    return struct.pack(">I", len(body)) + body
+
+
+def auditrec_seeds():
+    one = auditrec(1, b"auth", b"alice", b"key_id=QKu35XfgGA")
+    two = one + auditrec(2, b"auth", b"bob", b"", b"DENIED")
+    return {
+        "one": one,
+        "two": two,
+        "torn": two[:-7],
+        "empty-fields": auditrec(7, b"", b""),
+    }
+
+
+def auditrec_edges():
+    one = auditrec(1, b"auth", b"alice")
+    return {
+        "edge-length-huge": b"\xff\xff\xff\xff" + one[4:],
+        "edge-string-overrun": one[:4 + 24] + b"\x7f\xff" + one[30:],
+        "edge-nul-in-string": one.replace(b"alice", b"al\x00ce"),
+        "edge-trailing-bytes": struct.pack(">I", len(one) - 4 + 1) +
+        one[4:] + b"x",
+    }
+
+
 def write(name, seeds, kind="corpus"):
     d = os.path.join(HERE, kind, name)
     os.makedirs(d, exist_ok=True)
@@ -163,3 +195,5 @@ if __name__ == "__main__":
     write("proto", proto_edges(), "regress")
     write("conf", conf_edges(), "regress")
     write("keyfmt", keyfmt_edges(), "regress")
+    write("auditrec", auditrec_seeds())
+    write("auditrec", auditrec_edges(), "regress")

@@ -51,5 +51,11 @@ def test_module_reply():
     replay("module_reply")
 
 
+def test_auditrec():
+    """the audit journal's record decoder passes every kept input"""
+    replay("auditrec")
+
+
 if __name__ == "__main__":
-    run_tests([test_proto, test_conf, test_keyfmt, test_module_reply])
+    run_tests([test_proto, test_conf, test_keyfmt, test_module_reply,
+               test_auditrec])
