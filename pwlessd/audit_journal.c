@@ -113,6 +113,12 @@ audit_journal_write(struct audit_pass *p)
 
 /* --- into the table ---------------------------------------------------- */
 
+/* Whose rows a batch holds: (user, id) pairs, the names in one arena. */
+struct owner {
+	size_t		 name;		/* offset in names */
+	int64_t		 id;
+};
+
 struct import {
 	struct daemon	*d;
 	int		 rehash;	/* at start: each hash checked again */
@@ -120,7 +126,95 @@ struct import {
 	int		 have_prev;
 	int64_t		 last_id;
 	size_t		 rows;
+	struct owner	*own;
+	size_t		 nown;
+	size_t		 capown;
+	char		*names;
+	size_t		 nnames;
+	size_t		 capnames;
 };
+
+static int
+owner_add(struct import *im, const char *user, int64_t id)
+{
+	size_t len = strlen(user) + 1, cap;
+	struct owner *no;
+	char *nn;
+
+	if (len == 1)
+		return 0;		/* no user: nothing to look up by */
+	if (im->nown == im->capown) {
+		cap = im->capown == 0 ? 1024 : 2 * im->capown;
+		if ((no = realloc(im->own, cap * sizeof(*no))) == NULL)
+			return -1;
+		im->own = no;
+		im->capown = cap;
+	}
+	if (im->nnames + len > im->capnames) {
+		cap = im->capnames == 0 ? 16384 : 2 * im->capnames;
+		while (cap < im->nnames + len)
+			cap *= 2;
+		if ((nn = realloc(im->names, cap)) == NULL)
+			return -1;
+		im->names = nn;
+		im->capnames = cap;
+	}
+	memcpy(im->names + im->nnames, user, len);
+	im->own[im->nown].name = im->nnames;
+	im->own[im->nown].id = id;
+	im->nown++;
+	im->nnames += len;
+	return 0;
+}
+
+static const char *sort_names;	/* for cmp_owner: qsort has no context */
+
+static int
+cmp_owner(const void *a, const void *b)
+{
+	const struct owner *x = a, *y = b;
+	int c = strcmp(sort_names + x->name, sort_names + y->name);
+
+	return c != 0 ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+/* The batch's (user, ids) entries: one per user, not one per row. */
+static int
+owners_write(struct import *im)
+{
+	struct store *st = im->d->st;
+	int64_t *ids;
+	size_t i, j, k;
+	int sr = STORE_OK;
+
+	if (im->nown == 0)
+		return STORE_OK;
+	if ((ids = malloc(im->nown * sizeof(*ids))) == NULL)
+		return STORE_ERR;
+	sort_names = im->names;
+	qsort(im->own, im->nown, sizeof(*im->own), cmp_owner);
+	for (i = 0; i < im->nown && sr == STORE_OK; i = j) {
+		for (j = i, k = 0; j < im->nown && strcmp(im->names +
+		    im->own[j].name, im->names + im->own[i].name) == 0; j++)
+			ids[k++] = im->own[j].id;
+		sr = store_audit_user_ids(st, im->names + im->own[i].name,
+		    ids, k);
+	}
+	free(ids);
+	return sr;
+}
+
+static void
+import_free(struct import *im)
+{
+	free(im->own);
+	if (im->names != NULL)
+		explicit_bzero(im->names, im->capnames);
+	free(im->names);
+	im->own = NULL;
+	im->names = NULL;
+	im->nown = im->capown = im->nnames = im->capnames = 0;
+}
 
 /* One record read back: its hash and its link to the one before hold. */
 static int
@@ -145,6 +239,8 @@ import_row(struct import *im, const struct audit_row *a)
 	im->have_prev = 1;
 	im->last_id = a->id;
 	im->rows++;
+	if (owner_add(im, a->user, a->id) != 0)
+		return STORE_ERR;
 	return store_audit_import(im->d->st, a);
 }
 
@@ -206,6 +302,9 @@ import_range(struct daemon *d, int64_t from, int64_t *end, int *damaged,
 		}
 	}
 	*end = at;
+	if (sr == STORE_OK)
+		sr = owners_write(im);
+	import_free(im);
 	sodium_memzero(&a, sizeof(a));
 	explicit_bzero(buf, READ_CHUNK + REC_MAX);
 	free(buf);

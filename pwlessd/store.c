@@ -55,8 +55,6 @@ const char store_schema_core[] =
  * SQLite's own 2 MB cache misses.  Writes still go through the WAL.
  */
 #define STORE_MMAP_SIZE	"268435456"
-/* pages of the audit indexes that the journal's batches touch stay here */
-#define STORE_CACHE_KIB	"-16384"
 
 /* Schema steps; schema[i] takes user_version i to i + 1. */
 static const char *const migrations[] = {
@@ -64,6 +62,7 @@ static const char *const migrations[] = {
 	store_schema_tokens,	/* tokens */
 	store_schema_codes,	/* challenges, outbox, sends, unknown_names */
 	store_schema_audit,	/* audit, contact changes, key rhosts... */
+	store_schema_audit_users, /* audit_user_ids for audit(user) */
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -213,7 +212,6 @@ configure_db(struct store *s)
 	    (r = exec(s, "PRAGMA synchronous = NORMAL")) != STORE_OK ||
 	    (r = exec(s, "PRAGMA secure_delete = ON")) != STORE_OK ||
 	    (r = exec(s, "PRAGMA mmap_size = " STORE_MMAP_SIZE)) != STORE_OK ||
-	    (r = exec(s, "PRAGMA cache_size = " STORE_CACHE_KIB)) != STORE_OK ||
 	    (r = exec(s, "PRAGMA foreign_keys = ON")) != STORE_OK)
 		return r;
 	return STORE_OK;

@@ -330,6 +330,9 @@ typedef int (*store_audit_cb)(void *, const struct audit_row *);
 int	store_audit_insert(struct store *, const struct audit_row *);
 /* The same, or nothing when a row with its id is there already. */
 int	store_audit_import(struct store *, const struct audit_row *);
+/* Which rows are user's (ids ascending): for the rows of an import. */
+int	store_audit_user_ids(struct store *, const char *user,
+	    const int64_t *ids, size_t n);
 /* The newest row's id and hash; STORE_NOTFOUND when the table is empty. */
 int	store_audit_head(struct store *, int64_t *id, uint8_t hash[32]);
 int	store_audit_hash_of(struct store *, int64_t id, uint8_t hash[32]);

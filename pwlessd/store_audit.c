@@ -1,11 +1,14 @@
 /*
- * store_audit.c: the audit trail (rows chained by keyed hashes, and the
- * anchor left by pruning), the notices sent (for their rate limit) and
- * the remote hosts each key was used from.  The schema step here also
+ * store_audit.c: the audit trail (rows chained by keyed hashes, the
+ * anchor left by pruning, and which rows are each user's), the notices
+ * sent (for their rate limit) and the remote hosts each key was used
+ * from.  The schema step here also
  * brings in contact_changes, whose SQL lives in store_contacts.c.
  */
 #include "config.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -71,6 +74,24 @@ const char store_schema_audit[] =
     ");"
     "CREATE INDEX notices_user ON notices(user, time);";
 
+/*
+ * Schema step 5: each user's rows by id without an index on audit(user),
+ * whose inserts land all over the index (one page written per row).  A
+ * batch of rows from the audit journal adds one entry per user holding
+ * all that user's ids; a row written alone adds an entry of its own.
+ */
+const char store_schema_audit_users[] =
+    "CREATE TABLE audit_user_ids ("
+    "  user TEXT NOT NULL,"
+    "  first_id INTEGER NOT NULL,"
+    "  last_id INTEGER NOT NULL,"
+    "  ids BLOB,"		/* after first_id: id deltas, LEB128; or NULL */
+    "  PRIMARY KEY (user, first_id)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO audit_user_ids (user, first_id, last_id) "
+    "  SELECT user, id, id FROM audit WHERE user <> '';"
+    "DROP INDEX audit_user;";
+
 #define AUDIT_COLS "id, time, event, user, caller_uid, service, rhost, " \
 	"method, result, detail, prev_hash, hash"
 
@@ -90,9 +111,19 @@ static const char Q_AUDIT_PAGE[] =
     "SELECT " AUDIT_COLS " FROM audit WHERE id > ?1 AND time >= ?2 "
     "ORDER BY id LIMIT ?3";
 
-static const char Q_AUDIT_PAGE_USER[] =
-    "SELECT " AUDIT_COLS " FROM audit WHERE user = ?4 AND id > ?1 "
-    "AND time >= ?2 ORDER BY user, id LIMIT ?3";
+static const char Q_AUDIT_ROW[] =
+    "SELECT " AUDIT_COLS " FROM audit WHERE id = ?";
+
+static const char Q_USER_IDS_ADD[] =
+    "INSERT OR REPLACE INTO audit_user_ids (user, first_id, last_id, ids) "
+    "VALUES (?, ?, ?, ?)";
+
+static const char Q_USER_IDS_PAGE[] =
+    "SELECT first_id, ids FROM audit_user_ids WHERE user = ?1 AND "
+    "last_id > ?2 ORDER BY first_id";
+
+static const char Q_USER_IDS_DELETE[] =
+    "DELETE FROM audit_user_ids WHERE last_id <= ?";
 
 static const char Q_AUDIT_FIRST_SINCE[] =
     "SELECT min(id) FROM audit WHERE time >= ?";
@@ -193,7 +224,43 @@ audit_write(struct store *s, const char *sql, const struct audit_row *a)
 int
 store_audit_insert(struct store *s, const struct audit_row *a)
 {
-	return audit_write(s, Q_AUDIT_INSERT, a);
+	int r = audit_write(s, Q_AUDIT_INSERT, a);
+
+	if (r != STORE_OK || a->user[0] == '\0')
+		return r;
+	return store_audit_user_ids(s, a->user, &a->id, 1);
+}
+
+/* ids (ascending) of user's rows: first, then LEB128 deltas. */
+int
+store_audit_user_ids(struct store *s, const char *user, const int64_t *ids,
+    size_t n)
+{
+	sqlite3_stmt *q = store_q(s, Q_USER_IDS_ADD);
+	uint8_t *blob = NULL;
+	uint64_t d;
+	size_t i, len = 0;
+	int r;
+
+	if (q == NULL || n == 0)
+		return n == 0 ? STORE_OK : STORE_ERR;
+	if (n > 1 && (blob = malloc(10 * (n - 1))) == NULL)
+		return STORE_ERR;
+	for (i = 1; i < n; i++) {
+		for (d = (uint64_t)(ids[i] - ids[i - 1]); d >= 0x80; d >>= 7)
+			blob[len++] = (uint8_t)(d | 0x80);
+		blob[len++] = (uint8_t)d;
+	}
+	sqlite3_bind_text(q, 1, user, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, ids[0]);
+	sqlite3_bind_int64(q, 3, ids[n - 1]);
+	if (blob != NULL)
+		sqlite3_bind_blob(q, 4, blob, (int)len, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(q, 4);
+	r = store_write_unsynced(s, q);
+	free(blob);
+	return r == STORE_NOTFOUND ? STORE_OK : r;
 }
 
 int
@@ -240,6 +307,172 @@ store_audit_hash_of(struct store *s, int64_t id, uint8_t hash[32])
 	return id_hash(s, q, &got, hash);
 }
 
+/* A growing set of candidate ids: sorted and cut to the smallest. */
+struct cands {
+	int64_t		*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+static int
+cands_add(struct cands *c, int64_t id)
+{
+	int64_t *nv;
+	size_t cap;
+
+	if (c->n == c->cap) {
+		cap = c->cap == 0 ? 256 : 2 * c->cap;
+		if ((nv = realloc(c->v, cap * sizeof(*nv))) == NULL)
+			return -1;
+		c->v = nv;
+		c->cap = cap;
+	}
+	c->v[c->n++] = id;
+	return 0;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts, drops repeats (a batch moved in twice) and keeps limit ids. */
+static void
+cands_cut(struct cands *c, size_t limit)
+{
+	size_t i, k = 0;
+
+	qsort(c->v, c->n, sizeof(*c->v), cmp_id);
+	for (i = 0; i < c->n; i++)
+		if (k == 0 || c->v[i] != c->v[k - 1])
+			c->v[k++] = c->v[i];
+	c->n = k < limit ? k : limit;
+}
+
+/* One entry of audit_user_ids: its ids above after. */
+static int
+cands_entry(struct cands *c, int64_t first, const uint8_t *b, size_t len,
+    int64_t after)
+{
+	uint64_t d;
+	int64_t id = first;
+	size_t i = 0;
+	int shift;
+
+	if (id > after && cands_add(c, id) != 0)
+		return -1;
+	while (i < len) {
+		for (d = 0, shift = 0; i < len && shift < 64; shift += 7) {
+			d |= (uint64_t)(b[i] & 0x7f) << shift;
+			if ((b[i++] & 0x80) == 0)
+				break;
+		}
+		if (d == 0 || d > (uint64_t)(INT64_MAX - id))
+			return 0;	/* edited by hand: stop here */
+		id += (int64_t)d;
+		if (id > after && cands_add(c, id) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The smallest limit ids of user's rows above after.  Entries come in
+ * order of their first id, so once limit candidates are below the next
+ * entry's first id, no later entry can have a smaller one.
+ */
+static int
+user_cands(struct store *s, const char *user, int64_t after, size_t limit,
+    struct cands *c)
+{
+	sqlite3_stmt *q = store_q(s, Q_USER_IDS_PAGE);
+	int64_t first;
+	int rc;
+
+	c->n = 0;
+	if (q == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(q, 1, user, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, after);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		first = sqlite3_column_int64(q, 0);
+		if (c->n >= limit) {
+			cands_cut(c, limit);
+			if (c->n == limit && first > c->v[limit - 1])
+				break;
+		}
+		if (cands_entry(c, first, sqlite3_column_blob(q, 1),
+		    (size_t)sqlite3_column_bytes(q, 1), after) != 0) {
+			sqlite3_reset(q);
+			return STORE_ERR;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_step_done(s, q, rc);
+	sqlite3_reset(q);
+	cands_cut(c, limit);
+	return STORE_OK;
+}
+
+/* The row with this id; STORE_NOTFOUND when there is none. */
+static int
+audit_row_get(struct store *s, int64_t id, struct audit_row *a)
+{
+	sqlite3_stmt *q = store_q(s, Q_AUDIT_ROW);
+	int rc;
+
+	if (q == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(q, 1, id);
+	if ((rc = sqlite3_step(q)) != SQLITE_ROW)
+		return store_step_done(s, q, rc);
+	audit_from_row(q, a);
+	sqlite3_reset(q);
+	return STORE_OK;
+}
+
+/*
+ * A page of user's rows: ids from audit_user_ids, rows by id.  A row
+ * pruned, or whose user was edited by hand, is skipped, and the page is
+ * filled from the next ids.
+ */
+static int
+user_page(struct store *s, const char *user, int64_t after, int64_t since,
+    uint32_t limit, store_audit_cb cb, void *arg)
+{
+	struct cands c = { NULL, 0, 0 };
+	struct audit_row a;
+	uint32_t sent = 0, want;
+	size_t i;
+	int r = STORE_OK;
+
+	while (sent < limit && r == STORE_OK) {
+		want = limit - sent;
+		if ((r = user_cands(s, user, after, want, &c)) != STORE_OK ||
+		    c.n == 0)
+			break;
+		for (i = 0; i < c.n && r == STORE_OK; i++) {
+			after = c.v[i];
+			if ((r = audit_row_get(s, c.v[i], &a)) == STORE_NOTFOUND) {
+				r = STORE_OK;
+				continue;
+			}
+			if (r != STORE_OK || strcmp(a.user, user) != 0 ||
+			    a.time < since)
+				continue;
+			sent++;
+			r = cb(arg, &a);
+		}
+		if (c.n < want)
+			break;		/* no more of user's ids */
+	}
+	free(c.v);
+	return r;
+}
+
 /*
  * Rows after id `after` (and at or after since, of user when not NULL),
  * oldest first, at most limit; cb returns non-zero to stop.
@@ -248,18 +481,17 @@ int
 store_audit_page(struct store *s, const char *user, int64_t after,
     int64_t since, uint32_t limit, store_audit_cb cb, void *arg)
 {
-	sqlite3_stmt *q = store_q(s, user != NULL ? Q_AUDIT_PAGE_USER :
-	    Q_AUDIT_PAGE);
+	sqlite3_stmt *q;
 	struct audit_row a;
 	int rc, r = STORE_OK;
 
-	if (q == NULL)
+	if (user != NULL)
+		return user_page(s, user, after, since, limit, cb, arg);
+	if ((q = store_q(s, Q_AUDIT_PAGE)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(q, 1, after);
 	sqlite3_bind_int64(q, 2, since);
 	sqlite3_bind_int64(q, 3, limit);
-	if (user != NULL)
-		sqlite3_bind_text(q, 4, user, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		audit_from_row(q, &a);
 		if ((r = cb(arg, &a)) != 0)
@@ -308,7 +540,10 @@ store_audit_bounds(struct store *s, int64_t since, int64_t *first_new,
 int
 store_audit_delete(struct store *s, int64_t upto)
 {
-	return store_delete_before(s, Q_AUDIT_DELETE, upto);
+	int r = store_delete_before(s, Q_AUDIT_DELETE, upto);
+
+	return r != STORE_OK ? r :
+	    store_delete_before(s, Q_USER_IDS_DELETE, upto);
 }
 
 int

@@ -62,5 +62,6 @@ extern const char store_schema_core[];
 extern const char store_schema_tokens[];
 extern const char store_schema_codes[];	/* store_codes.c */
 extern const char store_schema_audit[];	/* store_audit.c */
+extern const char store_schema_audit_users[];
 
 #endif /* PWLESSD_STORE_INT_H */

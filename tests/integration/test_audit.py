@@ -4,6 +4,7 @@ edited or removed by hand (with sqlite3, as an intruder would); users see
 only their own events; pruning keeps the rest verifiable; answered
 actions keep their rows across a kill -9."""
 
+import json
 import multiprocessing
 import os
 import re
@@ -176,6 +177,49 @@ def test_paging():
               len(rows) + 3, "the table: a header and a line a row")
         eq(len(events(e.audit(), "admin", type="ADMIN_AUDIT")), 3,
            "one row a listing")
+        eq(verify(e)[0], 0, "verify")
+    finally:
+        e.close()
+
+
+def test_user_view_across_journal_and_table():
+    """a user's own view, paged, lists exactly their rows in order, where
+    some reached the table through the journal (good keys) and some
+    directly (wrong keys count failures), other users' rows in between,
+    and again after a kill -9 made pwlessd move journal rows in twice"""
+    e = AuditEnv()
+    try:
+        ensure_user(CAROL)
+        e.d.enrol(CAROL, "--email", MAIL)
+        e.d.enrol(DAVE)
+        key, dkey = e.key(CAROL), e.key(DAVE)
+        bad = compose_key("k", key_id(key), "0" * 32)
+
+        def logins(n):
+            for i in range(n):
+                for user, k in ((CAROL, key if i % 7 else bad),
+                                (DAVE, dkey)):
+                    call(e.d.sock, MSG_AUTH_KEY, [
+                        (T_USER, user), (T_SERVICE, "svc%d" % i),
+                        (T_KEY, k)])
+
+        def same_view():
+            mine = json.loads(e.ok_as(CAROL, "audit", "--json").stdout)
+            want = [r for r in e.audit() if r.get("user") == CAROL]
+            eq([r["id"] for r in mine], [r["id"] for r in want],
+               "carol's view against the admin's, filtered")
+            return mine
+
+        logins(130)
+        mine = same_view()
+        check(len(mine) > 130, "more than a page: %d rows" % len(mine))
+        e.d.kill9()		# journal rows not yet in the table, maybe
+        e.d.start()
+        logins(20)
+        e.d.kill9()
+        e.d.start()
+        mine = same_view()
+        check(len(mine) >= 150, "after two kills: %d rows" % len(mine))
         eq(verify(e)[0], 0, "verify")
     finally:
         e.close()
@@ -412,6 +456,7 @@ def test_prune_keeps_chain_verifiable():
 if __name__ == "__main__":
     run_tests([test_every_attempt_is_a_row, test_verify_names_the_edited_row,
                test_users_see_only_their_own, test_paging,
+               test_user_view_across_journal_and_table,
                test_long_details_are_cut_cleanly,
                test_concurrent_clients_group_commit,
                test_answered_actions_survive_kill,
