@@ -224,7 +224,7 @@ check_master(struct doctor *d, uid_t uid, const char *owner)
 static void
 check_database(struct doctor *d, uid_t uid, const char *owner)
 {
-	char dir[PATH_MAX], mdir[PATH_MAX];
+	char dir[PATH_MAX], mdir[PATH_MAX], journal[PATH_MAX + 8];
 	struct stat st;
 
 	pwl_strlcpy(dir, d->conf.database, sizeof(dir));
@@ -247,6 +247,12 @@ check_database(struct doctor *d, uid_t uid, const char *owner)
 	if (stat(d->conf.database, &st) == 0 && check_private(d,
 	    "the database", d->conf.database, &st, uid, owner) == 0)
 		doc_ok(d->conf.database, "database: mode %04o, owned by %s",
+		    (unsigned)(st.st_mode & 07777), owner);
+	/* the audit journal: rows on their way into the database */
+	snprintf(journal, sizeof(journal), "%s-audit", d->conf.database);
+	if (stat(journal, &st) == 0 && check_private(d, "the audit journal",
+	    journal, &st, uid, owner) == 0)
+		doc_ok(journal, "audit journal: mode %04o, owned by %s",
 		    (unsigned)(st.st_mode & 07777), owner);
 }
 

@@ -127,6 +127,20 @@ def test_readable_database_dir():
         check("chmod 700 " + db_dir in block, block)
 
 
+def test_readable_audit_journal():
+    """the audit journal readable by others: FAIL with 'chmod 600'; as
+    pwlessd made it, ok"""
+    with Setup() as s:
+        s.good_pam()
+        journal = s.d.db + "-audit"
+        check(os.path.exists(journal), "pwlessd made no " + journal)
+        check("-audit: audit journal: mode 0600" in s.doctor().stdout,
+              "the journal as pwlessd made it")
+        os.chmod(journal, 0o644)
+        block = fails_with(s.doctor(), journal, "0644")
+        check("fix: chmod 600 " + journal in block, block)
+
+
 def test_after_sufficient_pam_unix():
     """pam_pwless after a sufficient pam_unix: FAIL, put pwless first"""
     with Setup() as s:
@@ -295,6 +309,7 @@ if __name__ == "__main__":
         test_daemon_down,
         test_world_readable_master_key,
         test_readable_database_dir,
+        test_readable_audit_journal,
         test_after_sufficient_pam_unix,
         test_after_sufficient_in_include,
         test_sshd_usepam_no,
