@@ -8,6 +8,7 @@ clients running as their own uids (accounts seen through nss_wrapper)."""
 
 import os
 import random
+import re
 import signal
 import sqlite3
 import sys
@@ -224,5 +225,55 @@ def verify(d, mail, workers):
     check(len(live) <= len(KEY_USERS) * (KILLS + 1), "live keys")
 
 
+def fsyncs_during(pid, seconds, action):
+    """Runs action with strace on pid; the files pid synced within
+    seconds of it."""
+    import shutil
+    import subprocess
+    import tempfile
+    from pwltest import Skip
+    if shutil.which("strace") is None:
+        raise Skip("strace is not installed")
+    out = tempfile.mktemp(prefix="pwlt-strace-")
+    st = subprocess.Popen(["strace", "-qq", "-y", "-e",
+                           "trace=fsync,fdatasync", "-o", out, "-p",
+                           str(pid)])
+    try:
+        time.sleep(0.7)		# attached
+        action()
+        time.sleep(seconds)
+    finally:
+        st.terminate()
+        st.wait()
+    with open(out) as f:
+        text = f.read()
+    os.unlink(out)
+    return text
+
+
+def test_lazy_writes_synced_within_a_second():
+    """what does not wait for the disk before its answer (a login's rows,
+    the key's last-used stamp) is synced by pwlessd within about a second,
+    with no other write coming to do it"""
+    need_root()
+    d = Daemon().start()
+    try:
+        d.enrol("pwlt-bob")
+        key = d.new_key("pwlt-bob")
+        time.sleep(1.5)		# the key's own sync is done
+
+        def login():
+            st, _ = call(d.sock, MSG_AUTH_KEY, [
+                (T_USER, "pwlt-bob"), (T_SERVICE, "pwltest"), (T_KEY, key)])
+            eq(st, "OK", "login")
+        synced = fsyncs_during(d.proc.pid, 2.5, login)
+        check(re.search(r"fdatasync\(\d+<%s-wal>" % re.escape(d.db),
+                        synced), "no sync of the WAL within 2.5 s: %r" %
+              synced)
+    finally:
+        d.cleanup()
+
+
 if __name__ == "__main__":
-    run_tests([test_kill9_loop_loses_nothing])
+    run_tests([test_kill9_loop_loses_nothing,
+               test_lazy_writes_synced_within_a_second])
