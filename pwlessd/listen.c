@@ -39,6 +39,7 @@ struct conn {
 	int64_t		 deadline;	/* monotonic ms */
 	int		 close_after;	/* close once out is written */
 	int		 held;		/* out waits for the pass's commit */
+	int		 polled_out;	/* registered for EPOLLOUT */
 	size_t		 inlen;
 	uint8_t		 in[PWL_HDR_LEN + PWL_REQ_MAX];
 	uint8_t		*out;		/* unsent reply bytes, or NULL */
@@ -244,10 +245,13 @@ want_write(struct daemon *d, struct conn *c, int on)
 {
 	struct epoll_event ev;
 
+	if (c->polled_out == on)	/* most replies go out at once */
+		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = on ? EPOLLOUT : EPOLLIN;
 	ev.data.fd = c->fd;
 	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	c->polled_out = on;
 }
 
 /* Writes what it can; keeps the rest for EPOLLOUT.  -1: drop client. */
@@ -554,6 +558,7 @@ listen_loop(struct daemon *d)
 		n = epoll_wait(d->epfd, evs, MAX_EVENTS, 1000);
 		if (n < 0 && errno != EINTR)
 			return -1;
+		store_health_pass(d->st);
 		for (i = 0; i < n; i++)
 			on_event(d, &evs[i]);
 		release_held(d, audit_pass_end(d));

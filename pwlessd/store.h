@@ -97,6 +97,7 @@ const char *store_errmsg(struct store *);
 int	store_health(struct store *);
 /* Every second or so: the same, plus the file's header. */
 void	store_watch(struct store *);
+void	store_health_pass(struct store *);
 /* The file where a deleted database was saved, "" if none. */
 const char *store_rescued(struct store *);
 /* Hands the database files to uid/gid before privileges are dropped. */

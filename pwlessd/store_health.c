@@ -258,12 +258,28 @@ store_health(struct store *s)
 		return s == NULL ? STORE_BAD_DELETED : s->bad;
 	if (sqlite_damaged)
 		return mark(s, STORE_BAD_DAMAGED);
+	if (s->good_this_pass)
+		return STORE_GOOD;
 	if (stat(s->path, &st) != 0)
 		return errno == ENOENT ? mark(s, STORE_BAD_DELETED) :
 		    STORE_GOOD;
 	if (st.st_dev != s->dev || st.st_ino != s->ino)
 		return mark(s, STORE_BAD_REPLACED);
-	return header_ok(s) ? STORE_GOOD : mark(s, STORE_BAD_DAMAGED);
+	if (!header_ok(s))
+		return mark(s, STORE_BAD_DAMAGED);
+	s->good_this_pass = 1;
+	return STORE_GOOD;
+}
+
+/*
+ * A new loop pass: the file is looked at again by its first request.
+ * The requests of one pass, microseconds apart, share one look.
+ */
+void
+store_health_pass(struct store *s)
+{
+	if (s != NULL)
+		s->good_this_pass = 0;
 }
 
 void

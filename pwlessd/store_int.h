@@ -20,6 +20,7 @@ struct store {
 	uint32_t	 page_size;
 	int		 bad;		/* STORE_BAD_*: refuse everything */
 	int		 rescue_tried;	/* a copy of a deleted file was tried */
+	int		 good_this_pass;	/* store_health: checked, good */
 	size_t		 nstmts;
 	const char	*sql[STORE_MAX_STMTS];	/* static strings, by address */
 	sqlite3_stmt	*stmt[STORE_MAX_STMTS];
