@@ -23,7 +23,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -302,14 +301,6 @@ insert_row(void *arg, const struct audit_row *a)
 	return store_audit_insert(arg, a);
 }
 
-/* The store's word for why the journal could not be written. */
-static int
-journal_failure(void)
-{
-	return errno == ENOSPC || errno == EDQUOT ? STORE_FULL :
-	    errno == EROFS ? STORE_READONLY : STORE_ERR;
-}
-
 /*
  * Before a request runs: the pass's transaction (unless an error ended
  * it in this pass), then the request's savepoint.  If either cannot be
@@ -402,8 +393,8 @@ audit_pass_end(struct daemon *d)
 			store_rollback(d->st);
 			store_end_group(d->st);
 			p->db_writable = 0;
-		} else if (journal && audit_journal_write(p) != 0) {
-			r = journal_failure();
+		} else if (journal) {
+			r = audit_journal_write(p);
 		} else if (!journal && store_changes(d->st) != p->changes0) {
 			p->db_writable = 1;	/* the table takes writes */
 		}
@@ -416,8 +407,6 @@ audit_pass_end(struct daemon *d)
 		if (r == STORE_OK)
 			r = STORE_ERR;
 	}
-	if (r == STORE_OK && p->jsize - p->jimported >= AUDIT_IMPORT_AT)
-		(void)audit_journal_import(d, 0);
 	return r;
 }
 
@@ -426,21 +415,15 @@ int
 audit_open(struct daemon *d)
 {
 	struct audit_pass *p = &d->audit;
-	uint8_t jhash[HASH_LEN];
-	int64_t jid = 0;
-	int have = 0, sr;
+	int sr;
 
 	p->jfd = -1;
-	if (audit_journal_open(d, &jid, jhash, &have) != 0)
+	if (audit_journal_open(d) != 0)
 		return -1;
 	if ((sr = chain_head(d->st, &p->head_id, p->head_hash)) != STORE_OK) {
 		log_msg(LOG_ERR, "cannot read the audit trail's newest row: %s",
 		    store_errmsg(d->st));
 		return -1;
-	}
-	if (have && jid > p->head_id) {
-		p->head_id = jid;
-		memcpy(p->head_hash, jhash, HASH_LEN);
 	}
 	p->head_ok = 1;
 	return 0;

@@ -345,7 +345,7 @@ audit_prune(struct daemon *d, int64_t now)
 	int sr = STORE_NOTFOUND;
 
 	/* the journal's rows into the table, and the last second's on disk */
-	(void)audit_journal_import(d, 1);
+	(void)audit_journal_import(d);
 	store_sync_pending(d->st);
 	if (now < d->audit.prune_at)
 		return;

@@ -4,9 +4,9 @@
  * hashed and chained as ever, to a journal file beside the database
  * (<database>-audit) with one write(2), instead of committing them to
  * SQLite: three B-tree pages per row cost more than the rest of a key
- * check.  The rows reach the audit table in batches (audit_journal_import:
- * every AUDIT_IMPORT_AT bytes, on the one-second tick, and before anything reads the
- * table), and the file is emptied once the table holding them is synced.
+ * check.  The rows reach the audit table in batches (audit_journal_import,
+ * on the one-second tick; audit_journal_catch_up, before anything reads
+ * the table), and the file is emptied once the table holding them is synced.
  * A row is thus on its way to the disk before its reply is sent, as
  * before; a write that fails makes the pass's replies UNAVAILABLE.
  *
@@ -81,34 +81,38 @@ audit_journal_each(const struct audit_pass *p,
 int
 audit_journal_usable(const struct audit_pass *p)
 {
-	return p->jfd >= 0 && p->db_writable &&
+	return p->jfd >= 0 && p->db_writable && !p->jstop &&
 	    p->jsize - p->jimported < BACKLOG_MAX;
 }
 
-/* Appends the pass's batch to the file; 0, or -1 with errno's story. */
+/*
+ * Appends the pass's batch to the file: STORE_OK, or why not (STORE_FULL,
+ * STORE_READONLY, STORE_ERR), logged.  A short write is cut off again; if
+ * even that fails the journal takes no more rows until the tick has
+ * emptied it (imports read only what was written whole).
+ */
 int
 audit_journal_write(struct audit_pass *p)
 {
 	ssize_t w;
+	int e;
 
 	if (p->plen == 0)
-		return 0;
+		return STORE_OK;
 	w = write(p->jfd, p->pbuf, p->plen);
 	if (w == (ssize_t)p->plen) {
 		p->jsize += (int64_t)p->plen;
-		return 0;
+		return STORE_OK;
 	}
-	if (w >= 0) {		/* short: cut it off again, errno says why */
-		if (ftruncate(p->jfd, (off_t)p->jsize) != 0)
-			p->jsize += w;	/* left for the reader to drop */
-		errno = ENOSPC;
-	}
+	e = w >= 0 ? ENOSPC : errno;	/* short: the disk filled up */
+	if (w > 0 && ftruncate(p->jfd, (off_t)p->jsize) != 0)
+		p->jstop = 1;
 	log_msg(LOG_ERR, "cannot append to the audit journal %s: %s%s; the "
 	    "pass's requests are answered 'unavailable'", p->jpath,
-	    strerror(errno), errno == ENOSPC ? "; free space on its "
-	    "filesystem" : errno == EROFS || errno == EIO ? "; check dmesg "
-	    "for disk errors" : "");
-	return -1;
+	    strerror(e), e == ENOSPC ? "; free space on its filesystem" :
+	    e == EROFS || e == EIO ? "; check dmesg for disk errors" : "");
+	return e == ENOSPC || e == EDQUOT ? STORE_FULL :
+	    e == EROFS ? STORE_READONLY : STORE_ERR;
 }
 
 /* --- into the table ---------------------------------------------------- */
@@ -245,20 +249,20 @@ import_row(struct import *im, const struct audit_row *a)
 }
 
 /*
- * Inserts the file's rows from offset from into the audit table in the
- * transaction that is open (a row that is there already is skipped).
+ * Inserts the file's rows from offset from up to to into the audit table
+ * in the transaction that is open (a row that is there already is skipped).
  * Sets *end to where good records end; returns STORE_OK or the store's
  * failure; *damaged when a whole record does not hold (edited, or the
  * disk went bad), *torn to the bytes of a record cut short at the end.
  */
 static int
-import_range(struct daemon *d, int64_t from, int64_t *end, int *damaged,
-    size_t *torn, struct import *im)
+import_range(struct daemon *d, int64_t from, int64_t to, int64_t *end,
+    int *damaged, size_t *torn, struct import *im)
 {
 	struct audit_pass *p = &d->audit;
 	uint8_t *buf;
 	struct audit_row a;
-	size_t have = 0, off;
+	size_t have = 0, off, want;
 	int64_t at = from;
 	ssize_t n, rec;
 	int sr = STORE_OK, bad;
@@ -268,7 +272,10 @@ import_range(struct daemon *d, int64_t from, int64_t *end, int *damaged,
 	if ((buf = malloc(READ_CHUNK + REC_MAX)) == NULL)
 		return STORE_ERR;
 	for (;;) {
-		n = pread(p->jfd, buf + have, READ_CHUNK, (off_t)(at + (int64_t)have));
+		want = to - at - (int64_t)have < READ_CHUNK ?
+		    (size_t)(to - at - (int64_t)have) : READ_CHUNK;
+		n = want == 0 ? 0 : pread(p->jfd, buf + have, want,
+		    (off_t)(at + (int64_t)have));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -329,16 +336,17 @@ audit_journal_catch_up(struct daemon *d)
 		return STORE_OK;
 	memset(&im, 0, sizeof(im));
 	im.d = d;
-	return import_range(d, p->jimported, &end, &damaged, &torn, &im);
+	return import_range(d, p->jimported, p->jsize, &end, &damaged, &torn,
+	    &im);
 }
 
 /*
- * A batch in a transaction of its own, between passes: the rows written
- * since the last one.  With sync, also waits for the disk and empties the
- * file (the one-second tick).
+ * The one-second tick: the rows written since the last one into the
+ * table in a transaction of their own, then the table onto the disk, and
+ * the file emptied.
  */
 int
-audit_journal_import(struct daemon *d, int sync)
+audit_journal_import(struct daemon *d)
 {
 	struct audit_pass *p = &d->audit;
 	struct import im;
@@ -352,8 +360,8 @@ audit_journal_import(struct daemon *d, int sync)
 	im.d = d;
 	if (p->jimported < p->jsize) {
 		if ((sr = store_begin(d->st)) == STORE_OK &&
-		    (sr = import_range(d, p->jimported, &end, &damaged,
-		    &torn, &im)) == STORE_OK)
+		    (sr = import_range(d, p->jimported, p->jsize, &end,
+		    &damaged, &torn, &im)) == STORE_OK)
 			sr = store_commit(d->st);
 		if (sr != STORE_OK) {
 			store_rollback(d->st);
@@ -365,16 +373,16 @@ audit_journal_import(struct daemon *d, int sync)
 			    store_errmsg(d->st));
 			return sr;
 		}
-		if (damaged || torn > 0)
+		if (damaged || torn > 0) {
 			log_msg(LOG_ERR, "audit journal %s: the record at "
 			    "byte %lld does not hold (edited?); the %lld "
 			    "bytes from there are dropped", p->jpath,
 			    (long long)end, (long long)(p->jsize - end));
-		if (damaged || torn > 0)
 			audit_gap(d, end, p->jsize - end);
+		}
 		p->jimported = p->jsize;
 	}
-	if (!sync || p->jsize == 0)
+	if (p->jsize == 0 && !p->jstop)
 		return STORE_OK;
 	if (store_sync_now(d->st) != STORE_OK)
 		return STORE_ERR;
@@ -384,19 +392,19 @@ audit_journal_import(struct daemon *d, int sync)
 		return STORE_ERR;
 	}
 	p->jsize = p->jimported = 0;
+	p->jstop = 0;
 	return STORE_OK;
 }
 
 /*
  * At start, before the first request: opens the file and moves what a
- * crash left in it into the table.  When that fails the rows wait in the
- * file, and *have_head says the chain goes on from its last one, if that
- * is newer than the table's.  Without a journal (a read-only directory)
- * every row goes to SQLite.
+ * crash left in it into the table.  When that cannot be done pwlessd
+ * does not start: those rows would be lost, and new ones would take
+ * their ids.  Without a journal (a read-only directory) every row goes
+ * to SQLite.
  */
 int
-audit_journal_open(struct daemon *d, int64_t *head_id,
-    uint8_t head_hash[HASH_LEN], int *have_head)
+audit_journal_open(struct daemon *d)
 {
 	struct audit_pass *p = &d->audit;
 	struct import im;
@@ -405,7 +413,6 @@ audit_journal_open(struct daemon *d, int64_t *head_id,
 	size_t torn = 0;
 	int sr, damaged = 0;
 
-	*have_head = 0;
 	p->db_writable = 1;
 	snprintf(p->jpath, sizeof(p->jpath), "%s%s", d->cfg.database, SUFFIX);
 	p->jfd = open(p->jpath, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
@@ -431,26 +438,18 @@ audit_journal_open(struct daemon *d, int64_t *head_id,
 	im.d = d;
 	im.rehash = 1;
 	if ((sr = store_begin(d->st)) == STORE_OK &&
-	    (sr = import_range(d, 0, &end, &damaged, &torn, &im)) ==
-	    STORE_OK)
+	    (sr = import_range(d, 0, p->jsize, &end, &damaged, &torn,
+	    &im)) == STORE_OK)
 		sr = store_commit(d->st);
 	if (sr == STORE_OK)
 		sr = store_sync_now(d->st);
 	if (sr != STORE_OK) {
 		store_rollback(d->st);
-		log_msg(LOG_ERR, "cannot move the %zu audit rows left in %s "
-		    "into the database: %s", im.rows, p->jpath,
+		log_msg(LOG_ERR, "cannot move the audit rows left in %s into "
+		    "the database: %s; they stay there: make the database "
+		    "writable (free space?) and start pwlessd again", p->jpath,
 		    store_errmsg(d->st));
-		/* new rows chain on from the file's, which wait there */
-		p->db_writable = 0;
-		p->jimported = 0;
-		p->jsize = end;
-		if (im.have_prev) {
-			*head_id = im.last_id;
-			memcpy(head_hash, im.prev, HASH_LEN);
-			*have_head = 1;
-		}
-		return 0;
+		return -1;
 	}
 	log_msg(LOG_INFO, "moved %zu audit rows left in %s into the "
 	    "database", im.rows, p->jpath);
@@ -480,7 +479,7 @@ audit_journal_close(struct daemon *d)
 	struct audit_pass *p = &d->audit;
 
 	if (p->jfd >= 0) {
-		(void)audit_journal_import(d, 1);
+		(void)audit_journal_import(d);
 		close(p->jfd);
 		p->jfd = -1;
 	}

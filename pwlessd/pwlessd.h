@@ -39,7 +39,6 @@ struct secrets {
 };
 
 /* audit.c: the group commit of one event loop pass. */
-#define AUDIT_IMPORT_AT	(8 * 1024 * 1024)	/* journal bytes before a batch */
 struct audit_pass {
 	int		 open;		/* the pass's transaction is open */
 	int		 lost;		/* SQLite ended it after an error */
@@ -59,6 +58,7 @@ struct audit_pass {
 	int64_t		 jsize;		/* bytes in it */
 	int64_t		 jimported;	/* of which in the table */
 	int		 db_writable;	/* the last write to SQLite worked */
+	int		 jstop;		/* a torn write stuck: until emptied */
 };
 
 struct daemon {
@@ -307,8 +307,7 @@ void	audit_gap(struct daemon *, int64_t offset, int64_t bytes);
 void	audit_close(struct daemon *);
 
 /* audit_journal.c: the journal that batches audit rows into the table */
-int	audit_journal_open(struct daemon *, int64_t *head_id,
-	    uint8_t head_hash[HASH_LEN], int *have_head);
+int	audit_journal_open(struct daemon *);
 void	audit_journal_close(struct daemon *);
 int	audit_journal_add(struct audit_pass *, const struct audit_row *);
 int	audit_journal_each(const struct audit_pass *,
@@ -316,7 +315,7 @@ int	audit_journal_each(const struct audit_pass *,
 int	audit_journal_usable(const struct audit_pass *);
 int	audit_journal_write(struct audit_pass *);
 int	audit_journal_catch_up(struct daemon *);
-int	audit_journal_import(struct daemon *, int sync);
+int	audit_journal_import(struct daemon *);
 
 /* audit_admin.c: reading, verifying and pruning the trail */
 uint16_t h_audit_list(struct req *, struct pwl_wbuf *);
