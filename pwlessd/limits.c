@@ -80,21 +80,32 @@ limits_check(struct req *r, const struct budget *b)
 	return PWL_ST_RATE_LIMITED;
 }
 
-/* Seconds to wait after the n-th consecutive failure; -1 = lock. */
+/*
+ * Seconds to wait after the n-th failure in a row: none for the first
+ * `grace`, then 1, 2, 4 ... up to cap; -1 (locked) from `lock` on (0:
+ * never).  The account's budget and each source's (sources.c) alike.
+ */
 int64_t
-limits_delay(const struct config *c, uint32_t n)
+limits_backoff(uint32_t n, uint32_t grace, uint32_t lock, uint64_t cap)
 {
-	uint64_t cap = c->lockout > 0 ? c->lockout : HOUR;
 	uint32_t k;
 
-	if (n >= c->max_failures)
+	if (lock > 0 && n >= lock)
 		return -1;
-	if (n < c->failures_before_delay || n == 0)
+	if (n < grace || n == 0)
 		return 0;
-	k = n - c->failures_before_delay;
+	k = n - grace;
 	if (k > 20)
 		k = 20;
 	return (int64_t)((UINT64_C(1) << k) < cap ? (UINT64_C(1) << k) : cap);
+}
+
+/* The account's: max_failures locks it, for lockout (an hour if 0). */
+static int64_t
+limits_delay(const struct config *c, uint32_t n)
+{
+	return limits_backoff(n, c->failures_before_delay, c->max_failures,
+	    c->lockout > 0 ? c->lockout : HOUR);
 }
 
 static int

@@ -217,7 +217,8 @@ struct budget {
 int	limits_load(struct req *, const char *, const struct user_row *,
 	    struct budget *);
 uint16_t limits_check(struct req *, const struct budget *);
-int64_t	limits_delay(const struct config *, uint32_t failures);
+int64_t	limits_backoff(uint32_t n, uint32_t grace, uint32_t lock,
+	    uint64_t cap);
 int	limits_fail(struct req *, struct budget *);
 int	limits_success(struct req *, struct budget *);
 uint16_t limits_send(struct req *, const struct send_row *);

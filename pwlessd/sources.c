@@ -286,17 +286,8 @@ source_check(struct req *r, const struct src *s)
 static int64_t
 src_delay(const struct config *c, uint32_t n)
 {
-	uint32_t k;
-
-	if (c->source_max_failures > 0 && n >= c->source_max_failures)
-		return -1;
-	if (n < c->failures_before_delay || n == 0)
-		return 0;
-	k = n - c->failures_before_delay;
-	if (k > 20)
-		k = 20;
-	return (int64_t)((UINT64_C(1) << k) < c->source_lockout ?
-	    (UINT64_C(1) << k) : c->source_lockout);
+	return limits_backoff(n, c->failures_before_delay,
+	    c->source_max_failures, c->source_lockout);
 }
 
 void

@@ -204,17 +204,10 @@ store_token_delete(struct store *s, int64_t id)
 int
 store_token_sweep(struct store *s, int64_t now, uint32_t *count)
 {
-	sqlite3_stmt *q = store_q(s, Q_TOKEN_SWEEP);
-	int r;
+	int r = store_delete_before(s, Q_TOKEN_SWEEP, now);
 
-	*count = 0;
-	if (q == NULL)
-		return STORE_ERR;
-	sqlite3_bind_int64(q, 1, now);
-	r = store_run_write(s, q);
-	if (r == STORE_OK)
-		*count = (uint32_t)sqlite3_changes(s->db);
-	return r == STORE_NOTFOUND ? STORE_OK : r;
+	*count = r == STORE_OK ? (uint32_t)sqlite3_changes(s->db) : 0;
+	return r;
 }
 
 int
