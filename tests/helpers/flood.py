@@ -14,76 +14,40 @@ Run it as another user (setpriv) to flood from that uid.
 
 import json
 import os
-import socket
-import struct
 import sys
 import time
-import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pwltest import Wire, compose_key, frame, tlv  # noqa: E402
 
 T_USER, T_SERVICE, T_RHOST, T_TTY, T_RUSER = (0x8001, 0x8002, 0x0003,
                                               0x0004, 0x0005)
 T_KEY, T_CODE, T_TOKEN, T_CHALLENGE = 0x8006, 0x8007, 0x8008, 0x8019
 MSG = {"key": 0x0101, "start": 0x0102, "code": 0x0103, "token": 0x0104}
-ST = {0: "OK", 1: "DENIED", 2: "UNKNOWN_USER", 3: "EXPIRED",
-      4: "RATE_LIMITED", 5: "NOT_PERMITTED", 7: "BAD_REQUEST",
-      9: "INTERNAL", 10: "UNAVAILABLE"}
-B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def crc_b62(text):
-    v = zlib.crc32(text.encode()) & 0xffffffff
-    out = ""
-    for _ in range(6):
-        out = B62[v % 62] + out
-        v //= 62
-    return out
 
 
 def secret(kind, n):
     """A well-formed pwl_/pwt_ secret that exists nowhere."""
-    kid = ("Zz%08d" % n)[-10:]
-    body = "pw%s_%s_%s" % (kind, kid, "Q" * 32)
-    return body + crc_b62(body)
-
-
-def tlv(tag, value):
-    if isinstance(value, str):
-        value = value.encode()
-    return struct.pack(">HH", tag, len(value)) + value
+    return compose_key(kind, ("Zz%08d" % n)[-10:], "Q" * 32)
 
 
 def call(path, mtype, fields, timeout=10.0):
-    """One request; returns (status name, {tag: [bytes]}) or (None, {})."""
-    body = b"".join(tlv(t, v) for t, v in fields if v is not None)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
+    """One request; returns (status name, {tag: [bytes]}), or (None, {})
+    when pwlessd closed the connection or did not answer: a flood counts
+    those too."""
     try:
-        s.connect(path)
-        s.sendall(struct.pack(">IBBHI", len(body), 1, 0, mtype, 1) + body)
-        hdr = recv_n(s, 12)
-        n = struct.unpack(">I", hdr[:4])[0]
-        rep = recv_n(s, n)
-    except (OSError, ValueError):
+        w = Wire(path, timeout)
+    except OSError:
+        return None, {}
+    try:
+        w.send(frame(mtype, b"".join(tlv(t, v) for t, v in fields
+                                     if v is not None), req_id=1))
+        rep = w.recv_reply()
+    except (OSError, TypeError, ValueError):
         return None, {}
     finally:
-        s.close()
-    tags, off = {}, 2
-    while off + 4 <= len(rep):
-        t, ln = struct.unpack(">HH", rep[off:off + 4])
-        tags.setdefault(t, []).append(rep[off + 4:off + 4 + ln])
-        off += 4 + ln
-    st = struct.unpack(">H", rep[:2])[0]
-    return ST.get(st, str(st)), tags
-
-
-def recv_n(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise ValueError("closed")
-        buf += chunk
-    return buf
+        w.close()
+    return (None, {}) if rep is None else (rep[2], rep[3])
 
 
 def request(method, user, n, who):
