@@ -221,14 +221,27 @@ audit_write(struct store *s, const char *sql, const struct audit_row *a)
 	return r == STORE_NOTFOUND ? STORE_OK : r;	/* ignored: there */
 }
 
+/*
+ * The row and its audit_user_ids entry, both or neither: inside the
+ * caller's transaction (a pass's, undone whole on failure), or in one of
+ * their own.
+ */
 int
 store_audit_insert(struct store *s, const struct audit_row *a)
 {
-	int r = audit_write(s, Q_AUDIT_INSERT, a);
+	int own = s->depth == 0, r;
 
-	if (r != STORE_OK || a->user[0] == '\0')
+	if (own && (r = store_begin(s)) != STORE_OK)
 		return r;
-	return store_audit_user_ids(s, a->user, &a->id, 1);
+	if ((r = audit_write(s, Q_AUDIT_INSERT, a)) == STORE_OK &&
+	    a->user[0] != '\0')
+		r = store_audit_user_ids(s, a->user, &a->id, 1);
+	if (!own)
+		return r;
+	if (r == STORE_OK && (r = store_commit(s)) == STORE_OK)
+		return STORE_OK;
+	store_rollback(s);
+	return r;
 }
 
 /* ids (ascending) of user's rows: first, then LEB128 deltas. */
