@@ -261,13 +261,19 @@ class Daemon:
             if self.proc.poll() is not None:
                 raise AssertionError("pwlessd exited %d: %s" %
                                      (self.proc.returncode, self.logtext()))
+            # ready = answering, not merely listening: the socket is
+            # bound before pwlessd drops privileges and starts its loop
             try:
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.connect(self.sock)
-                s.close()
-                return
+                w = Wire(self.sock, 1.0)
+                try:
+                    w.send(frame(MSG_HELLO))
+                    if w.recv_reply() is not None:
+                        return
+                finally:
+                    w.close()
             except OSError:
-                time.sleep(0.02)
+                pass
+            time.sleep(0.02)
         raise AssertionError("pwlessd did not start: " + self.logtext())
 
     def stop(self):
